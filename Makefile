@@ -1,0 +1,61 @@
+# The two commands a new user needs are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+COMPILED := static/compiled
+
+.PHONY: install run test lint format frontend migrate demo clean
+
+install: $(VENV)/.installed $(COMPILED)/.built
+
+# Re-run pip only when the pinned dependencies change, so `make run` twice is quick.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip==25.3"
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(COMPILED)/.built: node_modules/.installed static/src/app.scss static/js/app.mjs
+	mkdir -p $(COMPILED)
+	npm run --silent build
+	cp node_modules/nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.js $(COMPILED)/
+	rm -rf $(COMPILED)/assets && cp -r node_modules/nhsuk-frontend/dist/nhsuk/assets $(COMPILED)/assets
+	cp static/js/app.mjs $(COMPILED)/app.mjs
+	touch $@
+
+frontend: $(COMPILED)/.built
+
+migrate: install
+	mkdir -p var/celery/out var/celery/processed media
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+# Serves the site with a Celery worker and beat on the embedded defaults
+# (SQLite, Celery's filesystem broker, e-mail to the console). Ctrl-C stops all three.
+run: demo
+	@echo ""
+	@echo "  The site is at http://127.0.0.1:8000/  (Ctrl-C stops the site, worker and beat)"
+	@echo ""
+	$(VENV)/bin/honcho start -f Procfile.dev
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules $(COMPILED) var staticfiles

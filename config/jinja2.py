@@ -1,0 +1,34 @@
+"""The Jinja2 environment for pages: NHS.UK frontend macros plus a few Django helpers."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.templatetags.static import static
+from django.urls import reverse
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
+
+from .forms import error_summary_items, nhsuk_field
+
+
+def url(name: str, *args, **kwargs) -> str:
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def environment(**options) -> Environment:
+    # nhsuk-frontend-jinja needs ChainableUndefined; our own templates come first.
+    options["undefined"] = ChainableUndefined
+    options["autoescape"] = True
+    loader = options.pop("loader", None)
+    loaders = [loader] if loader else []
+    options["loader"] = ChoiceLoader([*loaders, PackageLoader("nhsuk_frontend_jinja")])
+    env = Environment(**options)  # noqa: S701 - autoescape is set above
+    env.globals.update(
+        {
+            "static": static,
+            "url": url,
+            "get_messages": messages.get_messages,
+            "SITE_NAME": settings.SITE_NAME,
+            "nhsuk_field": nhsuk_field,
+            "error_summary_items": error_summary_items,
+        }
+    )
+    return env

@@ -1,0 +1,6 @@
+"""A developer's laptop: `make run`. Embedded defaults, DEBUG on unless set off."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)

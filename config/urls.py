@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+
+def _superusers_only(request) -> bool:
+    # The admin is a superuser's tool; staff flags alone do not open it.
+    return request.user.is_active and request.user.is_superuser
+
+
+admin.site.has_permission = _superusers_only
+admin.site.site_header = "Imaging referrer entitlement: superuser administration"
+
+urlpatterns = [
+    path("django-admin/", admin.site.urls),
+    path("", include("referrers.urls")),
+    path("", include("entitlements.urls")),
+]

@@ -1,0 +1,228 @@
+"""Every write to people, organisations, roles, appointments and agreements.
+
+Each service takes the acting user as `by`, runs in a transaction, and writes history that
+names the actor.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from .attribution import save_attributed
+from .models import (
+    DelegateAppointment,
+    Department,
+    Employment,
+    Organisation,
+    OrganisationRole,
+    ReferrerProfile,
+    Role,
+    SharedResponsibilityAgreement,
+    User,
+)
+from .roles import ROLE_PERMISSIONS, permissions_for_roles
+
+
+def _sync_permissions(user: User, organisation: Organisation) -> None:
+    """Make the user's guardian permissions on `organisation` match the roles they hold."""
+    held = OrganisationRole.objects.filter(user=user, organisation=organisation).values_list(
+        "role", flat=True
+    )
+    wanted = permissions_for_roles(held)
+    every = set().union(*ROLE_PERMISSIONS.values())
+    for codename in every - wanted:
+        remove_perm(f"referrers.{codename}", user, organisation)
+    for codename in wanted:
+        assign_perm(f"referrers.{codename}", user, organisation)
+    if hasattr(user, "_organisation_checker"):
+        del user._organisation_checker
+
+
+@transaction.atomic
+def role_assign(
+    *, user: User, organisation: Organisation, role: str, by: User | None
+) -> OrganisationRole:
+    """Give `user` `role` at `organisation` (idempotent) and the permissions it carries."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role: {role}")
+    existing = OrganisationRole.objects.filter(
+        user=user, organisation=organisation, role=role
+    ).first()
+    if existing:
+        return existing
+    organisation_role = OrganisationRole(
+        user=user, organisation=organisation, role=role, granted_by=by
+    )
+    save_attributed(organisation_role, by=by, reason=f"Role {role} assigned")
+    _sync_permissions(user, organisation)
+    return organisation_role
+
+
+@transaction.atomic
+def role_remove(*, user: User, organisation: Organisation, role: str, by: User) -> None:
+    """Take `role` at `organisation` away from `user`, with the permissions only it gave."""
+    for organisation_role in OrganisationRole.objects.filter(
+        user=user, organisation=organisation, role=role
+    ):
+        organisation_role._history_user = by
+        organisation_role._change_reason = f"Role {role} removed"
+        organisation_role.delete()
+    _sync_permissions(user, organisation)
+
+
+def user_create(*, email: str, full_name: str, password: str | None, by: User | None) -> User:
+    user = User(email=User.objects.normalize_email(email).lower(), full_name=full_name)
+    user.set_password(password) if password else user.set_unusable_password()
+    user.full_clean()
+    save_attributed(user, by=by, reason="User created")
+    return user
+
+
+def organisation_create(
+    *, ods_code: str, name: str, kind: str, parent: Organisation | None = None, by: User | None
+) -> Organisation:
+    organisation = Organisation(ods_code=ods_code, name=name, kind=kind, parent=parent)
+    organisation.full_clean()
+    save_attributed(organisation, by=by, reason="Organisation created")
+    return organisation
+
+
+def department_create(
+    *, organisation: Organisation, name: str, site_ods_code: str = "", by: User | None
+) -> Department:
+    department = Department(organisation=organisation, name=name, site_ods_code=site_ods_code)
+    department.full_clean()
+    save_attributed(department, by=by, reason="Department created")
+    return department
+
+
+@transaction.atomic
+def referrer_profile_save(
+    *,
+    user: User,
+    profession: str,
+    regulator: str,
+    registration_number: str,
+    registration_expires_on: datetime.date,
+    by: User,
+) -> ReferrerProfile:
+    """Create or update `user`'s professional registration, checked against the regulator."""
+    profile = ReferrerProfile.objects.select_for_update().filter(user=user).first()
+    profile = profile or ReferrerProfile(user=user)
+    profile.profession = profession
+    profile.regulator = regulator
+    profile.registration_number = registration_number
+    profile.registration_expires_on = registration_expires_on
+    profile.full_clean()
+    save_attributed(profile, by=by, reason="Registration details saved")
+    return profile
+
+
+@transaction.atomic
+def employment_create(
+    *,
+    referrer: ReferrerProfile,
+    organisation: Organisation,
+    job_title: str,
+    level: str,
+    starts_on: datetime.date,
+    department: Department | None = None,
+    clinical_supervisor: User | None = None,
+    ends_on: datetime.date | None = None,
+    by: User | None,
+) -> Employment:
+    """Record that `referrer` works at `organisation`; they become a referrer there."""
+    employment = Employment(
+        referrer=referrer,
+        organisation=organisation,
+        job_title=job_title,
+        level=level,
+        department=department,
+        clinical_supervisor=clinical_supervisor,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    employment.full_clean()
+    save_attributed(employment, by=by, reason="Employment recorded")
+    role_assign(user=referrer.user, organisation=organisation, role=Role.REFERRER, by=by)
+    if clinical_supervisor is not None:
+        role_assign(
+            user=clinical_supervisor,
+            organisation=organisation,
+            role=Role.CLINICAL_SUPERVISOR,
+            by=by,
+        )
+    return employment
+
+
+@transaction.atomic
+def delegate_appointment_create(
+    *,
+    organisation: Organisation,
+    delegate: User,
+    valid_from: datetime.date,
+    document_reference: str,
+    by: User,
+    all_modalities: bool = True,
+    modalities: list[str] | None = None,
+    departments=(),
+    valid_to: datetime.date | None = None,
+) -> DelegateAppointment:
+    """Principle 1: appoint `delegate` to grant entitlement at `organisation`."""
+    departments = list(departments)
+    if any(d.organisation_id != organisation.id for d in departments):
+        raise ValidationError({"departments": "Select departments of this organisation"})
+    appointment = DelegateAppointment(
+        organisation=organisation,
+        delegate=delegate,
+        all_modalities=all_modalities,
+        modalities=[] if all_modalities else sorted(set(modalities or [])),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        appointed_by=by,
+        document_reference=document_reference,
+    )
+    appointment.full_clean()
+    save_attributed(appointment, by=by, reason="Delegate appointed")
+    appointment.departments.set(departments)
+    role_assign(user=delegate, organisation=organisation, role=Role.ENTITLEMENT_DELEGATE, by=by)
+    return appointment
+
+
+@transaction.atomic
+def delegate_appointment_end(
+    *, appointment: DelegateAppointment, ends_on: datetime.date, by: User
+) -> DelegateAppointment:
+    """End an appointment on `ends_on`. The appointment itself stays on record."""
+    appointment = DelegateAppointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.valid_to is not None and appointment.valid_to <= ends_on:
+        raise ValidationError({"valid_to": "This appointment already ends on or before that date"})
+    appointment.valid_to = ends_on
+    appointment.full_clean()
+    save_attributed(appointment, by=by, reason="Delegate appointment ended")
+    return appointment
+
+
+def agreement_create(
+    *,
+    imaging_provider: Organisation,
+    referring_organisation: Organisation,
+    valid_from: datetime.date,
+    document_reference: str,
+    by: User,
+    valid_to: datetime.date | None = None,
+) -> SharedResponsibilityAgreement:
+    """Record a shared-responsibility arrangement (IR(ME)R 2024) between two organisations."""
+    agreement = SharedResponsibilityAgreement(
+        imaging_provider=imaging_provider,
+        referring_organisation=referring_organisation,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        document_reference=document_reference,
+        recorded_by=by,
+    )
+    agreement.full_clean()
+    save_attributed(agreement, by=by, reason="Shared-responsibility agreement recorded")
+    return agreement
