@@ -113,6 +113,11 @@ def normalise_registration_number(value: str) -> str:
     return re.sub(r"\s+", "", value or "").upper()
 
 
+def _article(initialism: str) -> str:
+    # Said letter by letter: "an NMC", "an HCPC", "a GMC".
+    return "an" if initialism[0] in "AEFHILMNORSX" else "a"
+
+
 def _plural(profession: str) -> str:
     return f"{Profession(profession).label.lower()}s"
 
@@ -130,7 +135,7 @@ def validate_registration(regulator: str, number: str, profession: str | None = 
         raise ValidationError(
             {
                 "registration_number": (
-                    f"Enter a {label} registration number in the correct format: "
+                    f"Enter {_article(label)} {label} registration number in the correct format: "
                     f"{rules.description}, like {rules.example}"
                 )
             }

@@ -1,0 +1,123 @@
+"""Production settings refuse to start without their required variables, and pass --deploy.
+
+Each case starts a fresh Python with a clean environment (PATH and HOME only, plus what the
+case sets), so nothing from the developer's shell leaks in. base.py also reads a `.env` file
+beside manage.py when there is one; the child switches that off before loading settings, so a
+developer's `.env` cannot hide a missing variable.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+
+# Run first in every child: no `.env` file is read.
+NO_DOTENV = "import environ; environ.Env.read_env = lambda *args, **kwargs: None\n"
+SETUP = NO_DOTENV + "import django; django.setup()\n"
+
+
+def safe_environment() -> dict[str, str]:
+    """A complete production environment with harmless values; nothing is connected to."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(Path.home())),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
+        "ALLOWED_HOSTS": "entitlement.example.nhs.uk",
+        "DATABASE_URL": "postgres://entitlement:not-a-password@127.0.0.1:5432/entitlement",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+
+
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess, name: str) -> None:
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr, result.stderr
+    assert f"environment variable {name} " in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_refuses_to_start_without(name):
+    env = safe_environment()
+    del env[name]
+    assert_refused(run_python(SETUP, env), name)
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_refuses_to_start_with_blank(name):
+    env = safe_environment()
+    env[name] = "  "
+    assert_refused(run_python(SETUP, env), name)
+
+
+@pytest.mark.parametrize("value", ["True", "1", "yes", "on"])
+def test_refuses_to_start_with_debug_on(value):
+    env = safe_environment()
+    env["DEBUG"] = value
+    assert_refused(run_python(SETUP, env), "DEBUG")
+
+
+@pytest.mark.parametrize("value", ["too-short", "insecure-" + "x" * 60])
+def test_refuses_a_weak_secret_key(value):
+    env = safe_environment()
+    env["SECRET_KEY"] = value
+    assert_refused(run_python(SETUP, env), "SECRET_KEY")
+
+
+def test_starts_with_everything_set():
+    result = run_python(
+        SETUP
+        + "from django.conf import settings\n"
+        + "print(settings.DEBUG, settings.ALLOWED_HOSTS, settings.CELERY_BROKER_URL)\n",
+        safe_environment(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "False",
+        "['entitlement.example.nhs.uk']",
+        "redis://127.0.0.1:6379/0",
+    ]
+
+
+def test_starts_with_debug_explicitly_off():
+    env = safe_environment()
+    env["DEBUG"] = "False"
+    result = run_python(SETUP, env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_reports_no_issues():
+    """`manage.py check --deploy` passes with no warnings at all (warnings fail here)."""
+    argv = [
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level=WARNING",
+        "--settings=config.settings.production",
+    ]
+    result = run_python(
+        NO_DOTENV
+        + "from django.core.management import execute_from_command_line\n"
+        + f"execute_from_command_line({argv!r})\n",
+        safe_environment(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
