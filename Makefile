@@ -32,7 +32,7 @@ $(COMPILED)/.built: node_modules/.installed static/src/app.scss static/js/app.mj
 frontend: $(COMPILED)/.built
 
 migrate: install
-	mkdir -p var/celery/out var/celery/processed media
+	mkdir -p var/celery/out var/celery/processed var/celery/control media
 	$(PY) manage.py migrate --noinput
 
 demo: migrate

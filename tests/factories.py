@@ -18,7 +18,6 @@ from referrers.models import (
 )
 from referrers.regulators import Profession, Regulator
 
-
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
