@@ -1,0 +1,86 @@
+"""Browser journeys: Playwright (sync API) driving Debian's Chromium against `live_server`.
+
+The browser starts once per session; each test gets a fresh context (no shared cookies) and a
+database seeded with the demo data. Without /usr/bin/chromium every browser test is skipped,
+saying what is missing.
+"""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+# Playwright's sync API runs an asyncio event loop in this thread, so Django's async-safety
+# check would refuse the ORM calls the fixtures make (the live server runs in its own thread).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    # This machine's network is closed: without these, Chromium keeps trying to reach Google.
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.fixture
+def seeded_demo(transactional_db):
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def page(browser, live_server, seeded_demo):
+    """A new browser context and page; `page.responses` lists every response it received."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    # Only the live server: the NHS.UK fonts on assets.nhs.uk (and anything else outside) are
+    # refused at once rather than left to time out on a closed network.
+    origin = live_server.url
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(origin)
+            else route.abort("blockedbyclient")
+        ),
+    )
+    page = context.new_page()
+    page.responses = []
+    page.on("response", lambda response: page.responses.append(response))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
