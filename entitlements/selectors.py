@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from referrers.models import Organisation
 
+from .modalities import Modality
 from .models import (
     Examination,
     ExaminationGroup,
@@ -61,12 +62,14 @@ def examinations_of(
 
 
 def examination_counts_by_modality(organisation: Organisation) -> list[dict]:
-    return list(
+    """Active examinations per modality: `modality`, its `label` and `count`."""
+    rows = (
         Examination.objects.filter(organisation=organisation, is_active=True)
         .values("modality")
         .annotate(count=Count("id"))
         .order_by("modality")
     )
+    return [{**row, "label": Modality(row["modality"]).label} for row in rows]
 
 
 def examination_groups_of(organisation: Organisation) -> QuerySet[ExaminationGroup]:

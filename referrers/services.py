@@ -17,6 +17,7 @@ from .models import (
     Employment,
     Organisation,
     OrganisationRole,
+    OrganisationUserObjectPermission,
     ReferrerProfile,
     Role,
     SharedResponsibilityAgreement,
@@ -26,15 +27,21 @@ from .roles import ROLE_PERMISSIONS, permissions_for_roles
 
 
 def _sync_permissions(user: User, organisation: Organisation) -> None:
-    """Make the user's guardian permissions on `organisation` match the roles they hold."""
+    """Make the user's guardian permissions on `organisation` match the roles they hold,
+    touching only the permissions that differ."""
     held = OrganisationRole.objects.filter(user=user, organisation=organisation).values_list(
         "role", flat=True
     )
     wanted = permissions_for_roles(held)
-    every = set().union(*ROLE_PERMISSIONS.values())
-    for codename in every - wanted:
+    managed = set().union(*ROLE_PERMISSIONS.values())
+    current = set(
+        OrganisationUserObjectPermission.objects.filter(
+            user=user, content_object=organisation, permission__codename__in=managed
+        ).values_list("permission__codename", flat=True)
+    )
+    for codename in current - wanted:
         remove_perm(f"referrers.{codename}", user, organisation)
-    for codename in wanted:
+    for codename in wanted - current:
         assign_perm(f"referrers.{codename}", user, organisation)
     if hasattr(user, "_organisation_checker"):
         del user._organisation_checker

@@ -1,4 +1,4 @@
 // Progressive enhancement only: every journey works without this file.
-import { initAll } from "../compiled/nhsuk-frontend.min.js";
+import { initAll } from "./nhsuk-frontend.min.js";
 
 initAll();
