@@ -4,7 +4,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.templatetags.static import static
 from django.urls import reverse
-from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
+from jinja2 import (
+    ChainableUndefined,
+    ChoiceLoader,
+    Environment,
+    PackageLoader,
+    select_autoescape,
+)
 
 from .forms import error_summary_items, nhsuk_field
 
@@ -16,7 +22,10 @@ def url(name: str, *args, **kwargs) -> str:
 def environment(**options) -> Environment:
     # nhsuk-frontend-jinja needs ChainableUndefined; our own templates come first.
     options["undefined"] = ChainableUndefined
-    options["autoescape"] = True
+    # Pages escape everything; plain-text e-mail bodies (.txt) must not be HTML-escaped.
+    options["autoescape"] = select_autoescape(
+        enabled_extensions=("html", "jinja"), disabled_extensions=("txt",), default=True
+    )
     loader = options.pop("loader", None)
     loaders = [loader] if loader else []
     options["loader"] = ChoiceLoader([*loaders, PackageLoader("nhsuk_frontend_jinja")])

@@ -15,6 +15,7 @@ from .regulators import (
     Regulator,
     validate_registration,
 )
+from .roles import GRANTABLE_ROLES
 
 
 def apply_validation_error(form: forms.Form, error: ValidationError) -> None:
@@ -204,3 +205,54 @@ class AgreementForm(forms.Form):
         data = super().clean()
         check_date_range(self, data)
         return data
+
+
+class RoleGrantForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="Their work e-mail address, which is also how they sign in",
+        error_messages={
+            "required": "Enter their e-mail address",
+            "invalid": "Enter an e-mail address in the correct format, like name@example.nhs.uk",
+        },
+    )
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=200,
+        required=False,
+        help_text="Needed only if they do not have an account yet",
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        widget=forms.RadioSelect,
+        choices=[],
+        error_messages={"required": "Select the role to give"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in GRANTABLE_ROLES]
+
+
+class DepartmentForm(forms.Form):
+    name = forms.CharField(
+        label="Department name",
+        max_length=200,
+        error_messages={"required": "Enter the department's name"},
+    )
+    site_ods_code = forms.CharField(
+        label="Site ODS code (optional)",
+        max_length=5,
+        required=False,
+        help_text="5 characters, starting with the organisation's code",
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if self.organisation.departments.filter(name__iexact=name).exists():
+            raise ValidationError("There is already a department with this name")
+        return name

@@ -100,7 +100,7 @@ class Organisation(models.Model):
             ("view_people", "See the organisation's referrers and their employments"),
             ("manage_catalogue", "Maintain the examination catalogue"),
             ("manage_procedures", "Maintain the written procedures"),
-            ("manage_appointments", "Appoint delegates and maintain agreements"),
+            ("manage_appointments", "Maintain roles, departments, delegates and agreements"),
             ("decide_entitlements", "Decide applications and change entitlements"),
             ("view_register", "Look up the register of entitled referrers"),
             ("view_governance", "See governance reports and letters"),

@@ -33,3 +33,13 @@ def permissions_for_roles(roles) -> set[str]:
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]
     return granted
+
+
+# Roles an organisation administrator grants by hand. The others follow from records:
+# referrer from an employment, entitlement delegate from a delegate appointment.
+GRANTABLE_ROLES = (
+    Role.GOVERNANCE_LEAD,
+    Role.IRMER_PRACTITIONER,
+    Role.CLINICAL_SUPERVISOR,
+    Role.ORGANISATION_ADMINISTRATOR,
+)

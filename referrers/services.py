@@ -23,7 +23,7 @@ from .models import (
     SharedResponsibilityAgreement,
     User,
 )
-from .roles import ROLE_PERMISSIONS, permissions_for_roles
+from .roles import GRANTABLE_ROLES, ROLE_PERMISSIONS, permissions_for_roles
 
 
 def _sync_permissions(user: User, organisation: Organisation) -> None:
@@ -68,8 +68,43 @@ def role_assign(
 
 
 @transaction.atomic
+def role_grant(
+    *, organisation: Organisation, email: str, full_name: str, role: str, by: User
+) -> OrganisationRole:
+    """Give the person with `email` `role` at `organisation`, creating their account (with no
+    password: they set one through the e-mailed link) when they have none."""
+    if role not in GRANTABLE_ROLES:
+        raise ValidationError({"role": "Select a role that can be given here"})
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        if not full_name.strip():
+            raise ValidationError({"full_name": "Enter the person's full name"})
+        user = user_create(email=email, full_name=full_name.strip(), password=None, by=by)
+    elif not user.is_active:
+        raise ValidationError({"email": "This account has been disabled"})
+    if OrganisationRole.objects.filter(user=user, organisation=organisation, role=role).exists():
+        raise ValidationError(
+            {"role": f"{user.full_name} is already {Role(role).label.lower()} here"}
+        )
+    return role_assign(user=user, organisation=organisation, role=role, by=by)
+
+
+@transaction.atomic
 def role_remove(*, user: User, organisation: Organisation, role: str, by: User) -> None:
-    """Take `role` at `organisation` away from `user`, with the permissions only it gave."""
+    """Take `role` at `organisation` away from `user`, with the permissions only it gave.
+
+    Refuses to remove the organisation's last administrator, so nobody is locked out."""
+    if role == Role.ORGANISATION_ADMINISTRATOR:
+        administrators = list(
+            OrganisationRole.objects.select_for_update()
+            .filter(organisation=organisation, role=role)
+            .values_list("user_id", flat=True)
+        )
+        if administrators == [user.pk]:
+            raise ValidationError(
+                "This is the organisation's only administrator. Give someone else the role first."
+            )
     for organisation_role in OrganisationRole.objects.filter(
         user=user, organisation=organisation, role=role
     ):

@@ -9,3 +9,19 @@ STORAGES["default"]["OPTIONS"]["location"] = str(BASE_DIR / "var" / "test-media"
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Without REDIS_URL, a fresh filesystem broker per run, so no message outlives its test run.
+if not REDIS_URL:  # noqa: F405
+    import tempfile
+    from pathlib import Path
+
+    _broker = Path(tempfile.mkdtemp(prefix="entitlement-celery-"))
+    for _folder in ("out", "processed", "control"):
+        (_broker / _folder).mkdir()
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker / "out"),
+        "data_folder_out": str(_broker / "out"),
+        "data_folder_processed": str(_broker / "processed"),
+        "control_folder": str(_broker / "control"),
+        "store_processed": False,
+    }

@@ -23,6 +23,9 @@ PAGES = [
     ("delegate-appointment-add", reverse("delegate_appointment_add", args=[ACUTE])),
     ("agreements", reverse("agreements", args=[ACUTE])),
     ("agreement-add", reverse("agreement_add", args=[ACUTE])),
+    ("people", reverse("people", args=[ACUTE])),
+    ("role-grant", reverse("role_grant", args=[ACUTE])),
+    ("departments", reverse("departments", args=[ACUTE])),
 ]
 
 
@@ -65,4 +68,17 @@ def test_a_support_worker_is_told_why_they_cannot_register(page, axe, screenshot
     summary = page.locator(".nhsuk-error-summary")
     assert "cannot be entitled to refer" in summary.inner_text()
     page.screenshot(path=str(screenshots_dir / "registration-error.png"), full_page=True)
+    assert_accessible(page, axe)
+
+
+def test_forgotten_password_pages_are_accessible(page, axe):
+    page.goto(reverse("login"))
+    page.get_by_role("link", name="Forgotten your password?").click()
+    page.wait_for_load_state()
+    assert_single_h1(page, "Forgotten your password?")
+    assert_accessible(page, axe)
+    page.get_by_label("E-mail address").fill("referrer@demo.example")
+    page.get_by_role("button", name="Send link").click()
+    page.wait_for_load_state()
+    assert_single_h1(page, "Check your e-mail")
     assert_accessible(page, axe)

@@ -21,6 +21,9 @@ ADMIN_PAGES = [
     "delegate_appointment_add",
     "agreements",
     "agreement_add",
+    "people",
+    "role_grant",
+    "departments",
 ]
 
 
@@ -136,17 +139,17 @@ def test_another_trusts_admin_cannot_record_an_agreement_here(client, trust, oth
     assert not SharedResponsibilityAgreement.objects.exists()
 
 
-def test_permissions_are_direct_foreign_key_rows_and_follow_roles(trust, org_admin):
-    assert selectors.has_permission(org_admin, "manage_catalogue", trust)
+def test_permissions_are_direct_foreign_key_rows_and_follow_roles(trust, governance_lead):
+    assert selectors.has_permission(governance_lead, "view_governance", trust)
     assert OrganisationUserObjectPermission.objects.filter(
-        user=org_admin, content_object=trust, permission__codename="manage_catalogue"
+        user=governance_lead, content_object=trust, permission__codename="view_governance"
     ).exists()
     services.role_remove(
-        user=org_admin, organisation=trust, role=Role.ORGANISATION_ADMINISTRATOR, by=org_admin
+        user=governance_lead, organisation=trust, role=Role.GOVERNANCE_LEAD, by=governance_lead
     )
-    fresh = type(org_admin).objects.get(pk=org_admin.pk)
-    assert not selectors.has_permission(fresh, "manage_catalogue", trust)
-    assert not OrganisationUserObjectPermission.objects.filter(user=org_admin).exists()
+    fresh = type(governance_lead).objects.get(pk=governance_lead.pk)
+    assert not selectors.has_permission(fresh, "view_governance", trust)
+    assert not OrganisationUserObjectPermission.objects.filter(user=governance_lead).exists()
 
 
 def test_removing_one_role_keeps_what_another_role_grants(trust):
