@@ -148,7 +148,7 @@ class AdministrationHomeView(OrganisationMixin, TemplateView):
             procedure_version=entitlement_selectors.procedure_version_in_force(self.organisation),
             procedure_versions=entitlement_selectors.procedure_versions_of(self.organisation)[:5],
             appointments=selectors.delegate_appointments_at(self.organisation)[:10],
-            agreements=selectors.agreements_of(self.organisation),
+            agreement_count=selectors.agreements_of(self.organisation).count(),
             departments=self.organisation.departments.order_by("name"),
             today=today,
             **kwargs,

@@ -174,10 +174,9 @@ class AgreementListView(AppointmentsMixin, TemplateView):
     title = "Shared-responsibility agreements"
 
     def get_context_data(self, **kwargs):
+        page, pagination = paginate(self.request, selectors.agreements_of(self.organisation))
         return super().get_context_data(
-            agreements=selectors.agreements_of(self.organisation),
-            today=timezone.localdate(),
-            **kwargs,
+            page=page, pagination=pagination, today=timezone.localdate(), **kwargs
         )
 
 
