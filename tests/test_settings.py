@@ -6,6 +6,7 @@ beside manage.py when there is one; the child switches that off before loading s
 developer's `.env` cannot hide a missing variable.
 """
 
+import json
 import os
 import secrets
 import subprocess
@@ -121,3 +122,25 @@ def test_check_deploy_reports_no_issues():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+
+
+def test_production_sends_secure_cookies_hsts_and_trusts_the_proxy_header():
+    code = SETUP + (
+        "import json\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps({n: getattr(s, n) for n in ('SESSION_COOKIE_SECURE',"
+        " 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS',"
+        " 'SECURE_PROXY_SSL_HEADER', 'SECURE_SSL_REDIRECT', 'DEBUG')}))\n"
+    )
+    result = run_python(code, safe_environment())
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "SECURE_SSL_REDIRECT": True,
+        "DEBUG": False,
+    }
