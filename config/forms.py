@@ -8,6 +8,7 @@ date field is the NHS pattern of three boxes (day, month, year).
 import datetime
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.boundfield import BoundField
 
 
@@ -216,3 +217,16 @@ def error_summary_items(form: forms.Form) -> list[dict]:
                 target = f"{bf.auto_id}"
             items.append({"text": " ".join(str(e) for e in bf.errors), "href": f"#{target}"})
     return items
+
+
+def apply_validation_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it,
+    otherwise above the fields."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for name, messages in error.message_dict.items():
+        target = name if name in form.fields and name != NON_FIELD_ERRORS else None
+        for message in messages:
+            form.add_error(target, message)

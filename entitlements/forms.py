@@ -1,15 +1,15 @@
 """Forms for the examination catalogue and the written procedures.
 
 Forms check what a person typed, with messages on the field at fault; the services check
-again and have the last word (their ValidationErrors are put back on the form with
-`add_service_errors`).
+again and have the last word (their ValidationErrors are put back on the form by
+`referrers.views.mixins.ServiceFormMixin`).
 """
 
 import datetime
 import re
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import dateformat, timezone
 
 from config.forms import DateField
@@ -30,18 +30,6 @@ from .models.procedures import (
     procedure_rule_errors,
 )
 from .services import PROCEDURE_RULE_FIELDS, TrainingRuleData
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has it."""
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for name, messages in error.message_dict.items():
-        target = name if name in form.fields and name != NON_FIELD_ERRORS else None
-        for message in messages:
-            form.add_error(target, message)
 
 
 def _text(label: str, *, max_length: int, required: bool = True, **kwargs) -> forms.CharField:

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from config.forms import DateField
+from config.forms import DateField, apply_validation_error
 from entitlements.modalities import Modality
 
 from .models import Organisation, ReferrerProfile, User
@@ -16,17 +16,6 @@ from .regulators import (
     validate_registration,
 )
 from .roles import GRANTABLE_ROLES
-
-
-def apply_validation_error(form: forms.Form, error: ValidationError) -> None:
-    """Attach a model-style ValidationError to the form's fields."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            for message in messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def check_date_range(form: forms.Form, data: dict) -> None:

@@ -1,17 +1,14 @@
 """The examination catalogue: list, add, edit, and import from a CSV file."""
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
 
 from referrers.selectors import has_permission
-from referrers.views.mixins import OrganisationMixin, paginate
+from referrers.views.mixins import OrganisationMixin, ServiceFormMixin, paginate
 
 from .. import selectors, services
 from ..csv_import import COLUMNS, MAX_FILE_BYTES, NO, YES
-from ..forms import CatalogueImportForm, ExaminationForm, add_service_errors
+from ..forms import CatalogueImportForm, ExaminationForm
 from ..modalities import Modality
 
 
@@ -74,7 +71,7 @@ class CatalogueView(CatalogueMixin, TemplateView):
         )
 
 
-class ExaminationAddView(CatalogueChildMixin, FormView):
+class ExaminationAddView(ServiceFormMixin, CatalogueChildMixin, FormView):
     form_class = ExaminationForm
     template_name = "entitlements/examination_form.jinja"
     title = "Add an examination"
@@ -82,19 +79,15 @@ class ExaminationAddView(CatalogueChildMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "organisation": self.organisation}
 
-    def form_valid(self, form):
-        try:
-            examination = services.examination_create(
-                organisation=self.organisation, by=self.request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, f"{examination.name} ({examination.code}) has been added")
-        return redirect("catalogue", self.organisation.ods_code)
+    def perform(self, form):
+        examination = services.examination_create(
+            organisation=self.organisation, by=self.request.user, **form.cleaned_data
+        )
+        message = f"{examination.name} ({examination.code}) has been added"
+        return message, reverse("catalogue", args=[self.organisation.ods_code])
 
 
-class ExaminationEditView(CatalogueChildMixin, FormView):
+class ExaminationEditView(ServiceFormMixin, CatalogueChildMixin, FormView):
     form_class = ExaminationForm
     template_name = "entitlements/examination_form.jinja"
 
@@ -114,19 +107,15 @@ class ExaminationEditView(CatalogueChildMixin, FormView):
             "examination": self.get_examination(),
         }
 
-    def form_valid(self, form):
-        try:
-            examination = services.examination_update(
-                examination=self.get_examination(), by=self.request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, f"{examination.name} ({examination.code}) has been saved")
-        return redirect("catalogue", self.organisation.ods_code)
+    def perform(self, form):
+        examination = services.examination_update(
+            examination=self.get_examination(), by=self.request.user, **form.cleaned_data
+        )
+        message = f"{examination.name} ({examination.code}) has been saved"
+        return message, reverse("catalogue", args=[self.organisation.ods_code])
 
 
-class CatalogueImportView(CatalogueChildMixin, FormView):
+class CatalogueImportView(ServiceFormMixin, CatalogueChildMixin, FormView):
     """Upload a whole catalogue. Nothing is written unless every line of the file is good."""
 
     form_class = CatalogueImportForm
@@ -143,18 +132,13 @@ class CatalogueImportView(CatalogueChildMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
-        try:
-            result = services.catalogue_import(
-                organisation=self.organisation, rows=form.parsed.rows, by=self.request.user
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        messages.success(
-            self.request,
+    def perform(self, form):
+        result = services.catalogue_import(
+            organisation=self.organisation, rows=form.parsed.rows, by=self.request.user
+        )
+        message = (
             f"The file has been imported: {result.created} examination"
             f"{'' if result.created == 1 else 's'} added, {result.updated} changed and "
-            f"{result.unchanged} already up to date",
+            f"{result.unchanged} already up to date"
         )
-        return redirect("catalogue", self.organisation.ods_code)
+        return message, reverse("catalogue", args=[self.organisation.ods_code])

@@ -9,10 +9,10 @@ from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
 from referrers.selectors import has_permission
-from referrers.views.mixins import OrganisationMixin, paginate
+from referrers.views.mixins import OrganisationMixin, ServiceFormMixin, paginate
 
 from .. import selectors, services
-from ..forms import ProcedureVersionForm, add_service_errors, procedure_version_initial
+from ..forms import ProcedureVersionForm, procedure_version_initial
 from ..models import TrainingKind
 
 
@@ -108,7 +108,9 @@ class ProcedureVersionFormMixin:
         return super().get_context_data(procedure=self.procedure, **kwargs)
 
 
-class ProcedureVersionAddView(ProcedureVersionFormMixin, ProcedureChildMixin, FormView):
+class ProcedureVersionAddView(
+    ServiceFormMixin, ProcedureVersionFormMixin, ProcedureChildMixin, FormView
+):
     """A new draft, starting from the latest version's rules when there is one."""
 
     permission = "manage_procedures"
@@ -128,24 +130,21 @@ class ProcedureVersionAddView(ProcedureVersionFormMixin, ProcedureChildMixin, Fo
     def get_context_data(self, **kwargs):
         return super().get_context_data(copied_from=self.latest, submit_text="Save draft", **kwargs)
 
-    def form_valid(self, form):
-        try:
-            version = services.procedure_version_create_draft(
-                organisation=self.organisation,
-                rules=form.rules(),
-                training_rules=form.training_rules(),
-                procedure_title=form.cleaned_data.get("procedure_title", ""),
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        messages.success(
-            self.request,
-            f"Version {version.number} has been saved as a draft. It is not in force until "
-            f"you publish it",
+    def perform(self, form):
+        version = services.procedure_version_create_draft(
+            organisation=self.organisation,
+            rules=form.rules(),
+            training_rules=form.training_rules(),
+            procedure_title=form.cleaned_data.get("procedure_title", ""),
+            by=self.request.user,
         )
-        return redirect("procedure_version", self.organisation.ods_code, version.number)
+        message = (
+            f"Version {version.number} has been saved as a draft. It is not in force until "
+            f"you publish it"
+        )
+        return message, reverse(
+            "procedure_version", args=[self.organisation.ods_code, version.number]
+        )
 
 
 class PublishedVersionRefusalMixin:
@@ -182,7 +181,11 @@ class PublishedVersionRefusalMixin:
 
 
 class ProcedureVersionEditView(
-    PublishedVersionRefusalMixin, ProcedureVersionFormMixin, VersionMixin, FormView
+    ServiceFormMixin,
+    PublishedVersionRefusalMixin,
+    ProcedureVersionFormMixin,
+    VersionMixin,
+    FormView,
 ):
     permission = "manage_procedures"
 
@@ -204,19 +207,17 @@ class ProcedureVersionEditView(
             version=self.get_version(), submit_text="Save draft", **kwargs
         )
 
-    def form_valid(self, form):
-        try:
-            version = services.procedure_version_update_draft(
-                version=self.get_version(),
-                rules=form.rules(),
-                training_rules=form.training_rules(),
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, f"Draft version {version.number} has been saved")
-        return redirect("procedure_version", self.organisation.ods_code, version.number)
+    def perform(self, form):
+        version = services.procedure_version_update_draft(
+            version=self.get_version(),
+            rules=form.rules(),
+            training_rules=form.training_rules(),
+            by=self.request.user,
+        )
+        message = f"Draft version {version.number} has been saved"
+        return message, reverse(
+            "procedure_version", args=[self.organisation.ods_code, version.number]
+        )
 
 
 class ProcedureVersionPublishView(PublishedVersionRefusalMixin, VersionMixin, TemplateView):

@@ -2,9 +2,14 @@
 selector, so no view builds its own permission check."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.shortcuts import redirect
 from django.urls import reverse
+
+from config.forms import apply_validation_error
 
 from .. import selectors
 
@@ -37,6 +42,24 @@ class OrganisationMixin(LoginRequiredMixin):
             breadcrumbs=self.get_breadcrumbs(),
         )
         return context
+
+
+class ServiceFormMixin:
+    """A FormView whose valid data goes to a service. `perform(form)` calls the service and
+    returns the success message and the URL to go to; a ValidationError it raises is shown on
+    the form's fields, and the service has saved nothing."""
+
+    def perform(self, form) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            message, next_url = self.perform(form)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, message)
+        return redirect(next_url)
 
 
 def paginate(request, queryset, per_page: int | None = None):

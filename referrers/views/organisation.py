@@ -8,11 +8,11 @@ from django.urls import reverse
 from django.views.generic import FormView, TemplateView
 
 from .. import selectors, services
-from ..forms import DepartmentForm, RoleGrantForm, apply_validation_error
+from ..forms import DepartmentForm, RoleGrantForm
 from ..invitations import password_link_send
 from ..models import Role, User
 from ..roles import GRANTABLE_ROLES
-from .mixins import paginate
+from .mixins import ServiceFormMixin, paginate
 from .people import AppointmentsMixin
 
 
@@ -37,7 +37,7 @@ class PeopleCrumbMixin(AppointmentsMixin):
         return [*super().get_breadcrumbs(), {"href": people, "text": "People and roles"}]
 
 
-class RoleGrantView(PeopleCrumbMixin, FormView):
+class RoleGrantView(ServiceFormMixin, PeopleCrumbMixin, FormView):
     form_class = RoleGrantForm
     template_name = "referrers/form_page.jinja"
     title = "Give someone a role"
@@ -51,20 +51,16 @@ class RoleGrantView(PeopleCrumbMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
+    def perform(self, form):
         data = form.cleaned_data
         is_new = not User.objects.filter(email__iexact=data["email"]).exists()
-        try:
-            organisation_role = services.role_grant(
-                organisation=self.organisation,
-                email=data["email"],
-                full_name=data["full_name"],
-                role=data["role"],
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-            return self.form_invalid(form)
+        organisation_role = services.role_grant(
+            organisation=self.organisation,
+            email=data["email"],
+            full_name=data["full_name"],
+            role=data["role"],
+            by=self.request.user,
+        )
         person = organisation_role.user
         if is_new:
             password_link_send(
@@ -72,12 +68,10 @@ class RoleGrantView(PeopleCrumbMixin, FormView):
                 base_url=self.request.build_absolute_uri("/"),
                 invited_by=self.request.user,
             )
-        messages.success(
-            self.request,
-            f"{person.full_name} is now {organisation_role.get_role_display().lower()}"
-            + (" and has been e-mailed a link to set their password" if is_new else ""),
+        message = f"{person.full_name} is now {organisation_role.get_role_display().lower()}" + (
+            " and has been e-mailed a link to set their password" if is_new else ""
         )
-        return redirect("people", self.organisation.ods_code)
+        return message, reverse("people", args=[self.organisation.ods_code])
 
 
 class RoleRemoveView(PeopleCrumbMixin, TemplateView):
@@ -117,7 +111,7 @@ class RoleRemoveView(PeopleCrumbMixin, TemplateView):
         return redirect("people", self.organisation.ods_code)
 
 
-class DepartmentsView(AppointmentsMixin, FormView):
+class DepartmentsView(ServiceFormMixin, AppointmentsMixin, FormView):
     """The departments, with a form to add one beneath the list."""
 
     form_class = DepartmentForm
@@ -132,16 +126,12 @@ class DepartmentsView(AppointmentsMixin, FormView):
             departments=self.organisation.departments.order_by("name"), **kwargs
         )
 
-    def form_valid(self, form):
-        try:
-            department = services.department_create(
-                organisation=self.organisation,
-                name=form.cleaned_data["name"],
-                site_ods_code=form.cleaned_data["site_ods_code"],
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, f"{department.name} has been added")
-        return redirect(reverse("departments", args=[self.organisation.ods_code]))
+    def perform(self, form):
+        department = services.department_create(
+            organisation=self.organisation,
+            name=form.cleaned_data["name"],
+            site_ods_code=form.cleaned_data["site_ods_code"],
+            by=self.request.user,
+        )
+        message = f"{department.name} has been added"
+        return message, reverse("departments", args=[self.organisation.ods_code])

@@ -1,10 +1,7 @@
 """A referrer's registration; delegate appointments and shared-responsibility agreements."""
 
-from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
@@ -15,12 +12,11 @@ from ..forms import (
     DelegateAppointmentEndForm,
     DelegateAppointmentForm,
     RegistrationForm,
-    apply_validation_error,
 )
-from .mixins import OrganisationMixin, paginate
+from .mixins import OrganisationMixin, ServiceFormMixin, paginate
 
 
-class RegistrationEditView(LoginRequiredMixin, FormView):
+class RegistrationEditView(ServiceFormMixin, LoginRequiredMixin, FormView):
     """A person records their professional registration, which makes them a referrer."""
 
     form_class = RegistrationForm
@@ -46,22 +42,18 @@ class RegistrationEditView(LoginRequiredMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
+    def perform(self, form):
         data = form.cleaned_data
-        try:
-            services.referrer_profile_save(
-                user=self.request.user,
-                profession=data["profession"],
-                regulator=data["regulator"],
-                registration_number=data["registration_number"],
-                registration_expires_on=data["registration_expires_on"],
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, "Your registration details have been saved")
-        return redirect("referrer_home")
+        services.referrer_profile_save(
+            user=self.request.user,
+            profession=data["profession"],
+            regulator=data["regulator"],
+            registration_number=data["registration_number"],
+            registration_expires_on=data["registration_expires_on"],
+            by=self.request.user,
+        )
+        message = "Your registration details have been saved"
+        return message, reverse("referrer_home")
 
 
 class AppointmentsMixin(OrganisationMixin):
@@ -90,7 +82,7 @@ class DelegateAppointmentListView(AppointmentsMixin, TemplateView):
         )
 
 
-class DelegateAppointmentCreateView(AppointmentsMixin, FormView):
+class DelegateAppointmentCreateView(ServiceFormMixin, AppointmentsMixin, FormView):
     form_class = DelegateAppointmentForm
     template_name = "referrers/form_page.jinja"
     title = "Appoint an entitlement delegate"
@@ -106,28 +98,24 @@ class DelegateAppointmentCreateView(AppointmentsMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
+    def perform(self, form):
         data = form.cleaned_data
-        try:
-            appointment = services.delegate_appointment_create(
-                organisation=self.organisation,
-                delegate=data["delegate"],
-                all_modalities=data["all_modalities"],
-                modalities=data["modalities"],
-                departments=data["departments"],
-                valid_from=data["valid_from"],
-                valid_to=data["valid_to"],
-                document_reference=data["document_reference"],
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, f"{appointment.delegate.full_name} has been appointed")
-        return redirect("delegate_appointments", self.organisation.ods_code)
+        appointment = services.delegate_appointment_create(
+            organisation=self.organisation,
+            delegate=data["delegate"],
+            all_modalities=data["all_modalities"],
+            modalities=data["modalities"],
+            departments=data["departments"],
+            valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
+            document_reference=data["document_reference"],
+            by=self.request.user,
+        )
+        message = f"{appointment.delegate.full_name} has been appointed"
+        return message, reverse("delegate_appointments", args=[self.organisation.ods_code])
 
 
-class DelegateAppointmentEndView(AppointmentsMixin, FormView):
+class DelegateAppointmentEndView(ServiceFormMixin, AppointmentsMixin, FormView):
     form_class = DelegateAppointmentEndForm
     template_name = "referrers/form_page.jinja"
     title = "End a delegate appointment"
@@ -155,18 +143,14 @@ class DelegateAppointmentEndView(AppointmentsMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
-        try:
-            services.delegate_appointment_end(
-                appointment=self.appointment,
-                ends_on=form.cleaned_data["ends_on"],
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, "The appointment has been ended")
-        return redirect("delegate_appointments", self.organisation.ods_code)
+    def perform(self, form):
+        services.delegate_appointment_end(
+            appointment=self.appointment,
+            ends_on=form.cleaned_data["ends_on"],
+            by=self.request.user,
+        )
+        message = "The appointment has been ended"
+        return message, reverse("delegate_appointments", args=[self.organisation.ods_code])
 
 
 class AgreementListView(AppointmentsMixin, TemplateView):
@@ -180,7 +164,7 @@ class AgreementListView(AppointmentsMixin, TemplateView):
         )
 
 
-class AgreementCreateView(AppointmentsMixin, FormView):
+class AgreementCreateView(ServiceFormMixin, AppointmentsMixin, FormView):
     form_class = AgreementForm
     template_name = "referrers/form_page.jinja"
     title = "Record a shared-responsibility agreement"
@@ -196,19 +180,15 @@ class AgreementCreateView(AppointmentsMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
+    def perform(self, form):
         data = form.cleaned_data
-        try:
-            services.agreement_create(
-                imaging_provider=self.organisation,
-                referring_organisation=data["referring_organisation"],
-                valid_from=data["valid_from"],
-                valid_to=data["valid_to"],
-                document_reference=data["document_reference"],
-                by=self.request.user,
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, "The agreement has been recorded")
-        return redirect("agreements", self.organisation.ods_code)
+        services.agreement_create(
+            imaging_provider=self.organisation,
+            referring_organisation=data["referring_organisation"],
+            valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
+            document_reference=data["document_reference"],
+            by=self.request.user,
+        )
+        message = "The agreement has been recorded"
+        return message, reverse("agreements", args=[self.organisation.ods_code])
