@@ -17,9 +17,11 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from referrers.attribution import save_attributed
 from referrers.models import Organisation, User
 
+from . import selectors
 from .csv_import import ExaminationRow, catalogue_row_problems
 from .models import (
     Examination,
+    ExaminationGroup,
     Procedure,
     ProcedureStatus,
     ProcedureTrainingRule,
@@ -85,12 +87,11 @@ def _examination_validate(examination: Examination) -> None:
         examination.modality, examination.ionising, examination.mri
     ).items():
         errors.setdefault(name, []).append(message)
-    if examination.code and "code" not in errors:
-        taken = Examination.objects.filter(
-            organisation_id=examination.organisation_id, code=examination.code
-        ).exclude(pk=examination.pk)
-        if taken.exists():
-            errors["code"] = [f"Code {examination.code} is already used in this catalogue"]
+    code_checkable = examination.code and "code" not in errors
+    if code_checkable and selectors.examination_code_taken(
+        examination.organisation, examination.code, exclude_pk=examination.pk
+    ):
+        errors["code"] = [f"Code {examination.code} is already used in this catalogue"]
     if errors:
         raise ValidationError(errors)
 
@@ -169,6 +170,30 @@ def examination_update(
     _examination_validate(examination)
     _save_examination(examination, by=by, reason="Examination changed")
     return examination
+
+
+@transaction.atomic
+def examination_group_create(
+    *, organisation: Organisation, name: str, examinations: list[Examination], by: User
+) -> ExaminationGroup:
+    """A named group of `organisation`'s examinations, e.g. "Plain film, chest and abdomen".
+
+    Guarantees the name is unique in the catalogue and every examination is the
+    organisation's own (ValidationError keyed by field otherwise); history names `by`.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Enter the group's name"]})
+    if ExaminationGroup.objects.filter(organisation=organisation, name__iexact=name).exists():
+        raise ValidationError({"name": [f"There is already a group called {name}"]})
+    if any(e.organisation_id != organisation.pk for e in examinations):
+        raise ValidationError(
+            {"examinations": ["Select examinations from this organisation's catalogue"]}
+        )
+    group = ExaminationGroup(organisation=organisation, name=name)
+    save_attributed(group, by=by, reason="Examination group created")
+    group.examinations.set(examinations)
+    return group
 
 
 def catalogue_import(
@@ -392,13 +417,7 @@ def procedure_version_publish_problems(
             f"it would change what was in force on days already gone: change the start date "
             f"to today or later"
         )
-    latest = (
-        ProcedureVersion.objects.filter(
-            procedure_id=version.procedure_id, status=ProcedureStatus.PUBLISHED
-        )
-        .order_by("-effective_from")
-        .first()
-    )
+    latest = selectors.latest_published_procedure_version(version.procedure.organisation)
     if latest is not None and version.effective_from <= latest.effective_from:
         problems.append(
             f"The start date must be after {_day(latest.effective_from)}, when the latest "

@@ -26,18 +26,8 @@ from .models import (
 )
 from .regulators import normalise_registration_number
 
-PERMISSIONS = {
-    "view_organisation",
-    "view_people",
-    "manage_catalogue",
-    "manage_procedures",
-    "manage_appointments",
-    "decide_entitlements",
-    "view_register",
-    "view_governance",
-    "report_referrals",
-    "supervise",
-}
+# Django's own view permission, and the organisation permissions declared on the model.
+PERMISSIONS = {"view_organisation"} | {codename for codename, _ in Organisation._meta.permissions}
 
 
 def _perm(permission: str) -> str:

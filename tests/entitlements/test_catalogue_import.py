@@ -210,3 +210,32 @@ def test_another_organisations_examination_with_the_same_code_is_left_alone(
     assert result.created == 1
     theirs.refresh_from_db()
     assert theirs.name == "Their chest"
+
+
+def test_an_examination_group_takes_only_the_organisations_own_examinations(
+    trust, other_trust, org_admin
+):
+    from django.core.exceptions import ValidationError
+
+    from entitlements.models import ExaminationGroup
+    from tests.factories import ExaminationFactory
+
+    ours = ExaminationFactory(organisation=trust)
+    theirs = ExaminationFactory(organisation=other_trust)
+    with pytest.raises(ValidationError) as error:
+        services.examination_group_create(
+            organisation=trust, name="Chest", examinations=[ours, theirs], by=org_admin
+        )
+    assert "examinations" in error.value.message_dict
+    assert not ExaminationGroup.objects.exists()
+
+    group = services.examination_group_create(
+        organisation=trust, name="Chest", examinations=[ours], by=org_admin
+    )
+    assert list(group.examinations.all()) == [ours]
+    # One row for the group, one for its examinations: both name who did it.
+    assert [h.history_user for h in group.history.all()] == [org_admin, org_admin]
+    with pytest.raises(ValidationError):
+        services.examination_group_create(
+            organisation=trust, name="chest", examinations=[], by=org_admin
+        )

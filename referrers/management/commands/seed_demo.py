@@ -215,12 +215,12 @@ class DemoSeeder:
         for name, codes in data.EXAMINATION_GROUPS.items():
             if ExaminationGroup.objects.filter(organisation=acute, name=name).exists():
                 continue
-            # TODO: use an entitlements service for examination groups when there is one; until
-            # then the group is saved here, in the seed's transaction, with history naming
-            # the administrator.
-            group = ExaminationGroup(organisation=acute, name=name)
-            save_attributed(group, by=admin, reason="Examination group created")
-            group.examinations.set([by_code[code] for code in codes])
+            entitlement_services.examination_group_create(
+                organisation=acute,
+                name=name,
+                examinations=[by_code[code] for code in codes],
+                by=admin,
+            )
             self.created += 1
 
     def _procedure(self) -> None:
