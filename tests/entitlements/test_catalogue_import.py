@@ -1,6 +1,7 @@
 """Importing a catalogue from CSV: all or nothing, every problem reported by line."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -195,7 +196,7 @@ def test_line_numbers_count_lines_inside_quoted_values():
 
 def test_the_service_checks_rows_itself(trust, org_admin):
     bad = [ExaminationRow(2, "CT1", "CT head", "CT", "Head", False, False, False)]
-    with pytest.raises(services.ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.catalogue_import(organisation=trust, rows=bad, by=org_admin)
     assert "Line 2" in error.value.messages[0]
     assert not Examination.objects.exists()

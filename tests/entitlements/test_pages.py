@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from entitlements import services
@@ -169,7 +170,7 @@ def test_a_code_taken_by_another_organisation_is_fine(client, other_trust, org_a
 
 
 def test_the_service_rejects_a_taken_code_with_a_field_message(trust, org_admin, catalogue):
-    with pytest.raises(services.ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.examination_create(
             organisation=trust,
             code="xches",
