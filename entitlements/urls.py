@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import catalogue, procedures
+from .views import applications, catalogue, decisions, letters, procedures, records
 
 org = "organisations/<str:ods_code>/"
 
@@ -42,4 +42,8 @@ urlpatterns = [
         procedures.ProcedureVersionPublishView.as_view(),
         name="procedure_version_publish",
     ),
+    *applications.urlpatterns,
+    *decisions.urlpatterns,
+    *records.urlpatterns,
+    *letters.urlpatterns,
 ]

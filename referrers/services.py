@@ -6,8 +6,10 @@ names the actor.
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from .attribution import save_attributed
@@ -15,6 +17,7 @@ from .models import (
     DelegateAppointment,
     Department,
     Employment,
+    Notification,
     Organisation,
     OrganisationRole,
     OrganisationUserObjectPermission,
@@ -24,6 +27,7 @@ from .models import (
     User,
 )
 from .roles import GRANTABLE_ROLES, ROLE_PERMISSIONS, permissions_for_roles
+from .tasks import email_send
 
 
 def _sync_permissions(user: User, organisation: Organisation) -> None:
@@ -197,6 +201,38 @@ def employment_create(
             by=by,
         )
     return employment
+
+
+@transaction.atomic
+def employment_end(*, employment: Employment, ends_on: datetime.date, by: User) -> Employment:
+    """Record the last day of an employment. The record itself stays."""
+    employment = Employment.objects.select_for_update().get(pk=employment.pk)
+    if employment.ends_on is not None and employment.ends_on <= ends_on:
+        return employment
+    employment.ends_on = max(ends_on, employment.starts_on)
+    employment.full_clean()
+    save_attributed(employment, by=by, reason="Employment ended")
+    return employment
+
+
+def notification_send(*, user: User, subject: str, body: str = "", url: str = "") -> Notification:
+    """Tell `user` something: an in-app notification now, and an e-mail once the surrounding
+    transaction commits (so a change that rolls back tells nobody anything)."""
+    notification = Notification.objects.create(user=user, subject=subject, body=body, url=url)
+    if user.is_active and user.email:
+        text = body
+        if url:
+            text = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{url}".strip()
+        transaction.on_commit(lambda: email_send.delay(to=user.email, subject=subject, body=text))
+    return notification
+
+
+def notifications_read(*, user: User, ids: list[int] | None = None) -> int:
+    """Mark `user`'s notifications (or only `ids`) read; returns how many changed."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
 
 
 @transaction.atomic

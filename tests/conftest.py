@@ -126,3 +126,41 @@ def supervisor(trust, referrer):
     employment.clinical_supervisor = user
     employment.save()
     return give_role(user, trust, Role.CLINICAL_SUPERVISOR)
+
+
+@pytest.fixture
+def catalogue(trust):
+    """XR chest, CT head with contrast and MR knee in the trust's catalogue."""
+    from .journeys import catalogue_at
+
+    return catalogue_at(trust)
+
+
+@pytest.fixture
+def procedure(trust, org_admin):
+    """A published procedure in force at the trust since 1 January 2025."""
+    from .journeys import procedure_at
+
+    return procedure_at(trust, by=org_admin)
+
+
+@pytest.fixture
+def endorsed_application(referrer, supervisor, trust, catalogue, procedure):
+    """Priya's application for XR chest and CT head, endorsed and waiting for a delegate."""
+    from .journeys import apply
+
+    return apply(
+        referrer,
+        trust,
+        [catalogue["xr_chest"], catalogue["ct_head"]],
+        supervisor=supervisor,
+        until="endorsed",
+    )
+
+
+@pytest.fixture
+def entitlement(endorsed_application, delegate):
+    """Priya's active entitlement, granted as requested by Dana Delegate."""
+    from .journeys import grant
+
+    return grant(endorsed_application, delegate)

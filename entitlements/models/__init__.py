@@ -1,4 +1,27 @@
+from .applications import (
+    Application,
+    ApplicationScopeItem,
+    ApplicationStatus,
+    Decision,
+    DecisionOutcome,
+    Endorsement,
+    EndorsementOutcome,
+    EntitlementKind,
+    Evidence,
+    EvidenceKind,
+)
 from .catalogue import Examination, ExaminationGroup
+from .entitlements import (
+    ChangeKind,
+    ChangeNotice,
+    Entitlement,
+    EntitlementEvent,
+    EntitlementState,
+    EventAction,
+    ScopeItem,
+    ScopeItemState,
+)
+from .letters import Letter, LetterStatus
 from .procedures import (
     LapseAction,
     Procedure,
@@ -8,15 +31,37 @@ from .procedures import (
     RequirementTrigger,
     TrainingKind,
 )
+from .scope import CareSetting
 
 __all__ = [
+    "Application",
+    "ApplicationScopeItem",
+    "ApplicationStatus",
+    "CareSetting",
+    "ChangeKind",
+    "ChangeNotice",
+    "Decision",
+    "DecisionOutcome",
+    "Endorsement",
+    "EndorsementOutcome",
+    "Entitlement",
+    "EntitlementEvent",
+    "EntitlementKind",
+    "EntitlementState",
+    "EventAction",
+    "Evidence",
+    "EvidenceKind",
     "Examination",
     "ExaminationGroup",
     "LapseAction",
+    "Letter",
+    "LetterStatus",
     "Procedure",
     "ProcedureStatus",
     "ProcedureTrainingRule",
     "ProcedureVersion",
     "RequirementTrigger",
+    "ScopeItem",
+    "ScopeItemState",
     "TrainingKind",
 ]

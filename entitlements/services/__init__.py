@@ -4,6 +4,24 @@ Callers import the package (`from entitlements import services`) and call
 `services.<entity>_<action>`; the modules below say what each subject guarantees.
 """
 
+from .actors import Rule
+from .applications import (
+    ScopeRequest,
+    application_answer,
+    application_change_employment,
+    application_endorse,
+    application_problems,
+    application_scope_item_add,
+    application_scope_item_remove,
+    application_scope_item_update,
+    application_start,
+    application_submit,
+    application_withdraw,
+    evidence_add,
+    evidence_remove,
+    supervisor_by_email,
+    variation_start,
+)
 from .catalogue import (
     EXAMINATION_FIELDS,
     CatalogueImportResult,
@@ -11,6 +29,19 @@ from .catalogue import (
     examination_create,
     examination_group_create,
     examination_update,
+)
+from .changes import change_notice_acknowledge, change_notify
+from .decisions import ItemDecision, application_decide
+from .letters import letter_issue
+from .lifecycle import (
+    ScopeItemData,
+    TransitionError,
+    can_transition,
+    entitlement_expire,
+    entitlement_grant,
+    entitlement_reinstate,
+    entitlement_revoke,
+    entitlement_suspend,
 )
 from .procedures import (
     PROCEDURE_RULE_FIELDS,
@@ -22,16 +53,45 @@ from .procedures import (
 )
 
 __all__ = [
-    "EXAMINATION_FIELDS",
-    "PROCEDURE_RULE_FIELDS",
     "CatalogueImportResult",
+    "EXAMINATION_FIELDS",
+    "ItemDecision",
+    "PROCEDURE_RULE_FIELDS",
+    "Rule",
+    "ScopeItemData",
+    "ScopeRequest",
     "TrainingRuleData",
+    "TransitionError",
+    "application_answer",
+    "application_change_employment",
+    "application_decide",
+    "application_endorse",
+    "application_problems",
+    "application_scope_item_add",
+    "application_scope_item_remove",
+    "application_scope_item_update",
+    "application_start",
+    "application_submit",
+    "application_withdraw",
+    "can_transition",
     "catalogue_import",
+    "change_notice_acknowledge",
+    "change_notify",
+    "entitlement_expire",
+    "entitlement_grant",
+    "entitlement_reinstate",
+    "entitlement_revoke",
+    "entitlement_suspend",
+    "evidence_add",
+    "evidence_remove",
     "examination_create",
     "examination_group_create",
     "examination_update",
+    "letter_issue",
     "procedure_version_create_draft",
     "procedure_version_publish",
     "procedure_version_publish_problems",
     "procedure_version_update_draft",
+    "supervisor_by_email",
+    "variation_start",
 ]

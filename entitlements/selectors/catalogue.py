@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from referrers.models import Organisation
 
-from .modalities import Modality
-from .models import (
+from ..modalities import Modality
+from ..models import (
     Examination,
     ExaminationGroup,
     Procedure,

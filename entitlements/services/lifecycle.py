@@ -1,0 +1,443 @@
+"""The entitlement state machine (principles 5 and 6): the one place `state` changes.
+
+| from              | to         | service                               |
+|-------------------|------------|---------------------------------------|
+| (none)            | active     | entitlement_grant                     |
+| active            | suspended  | entitlement_suspend                   |
+| suspended         | active     | entitlement_reinstate                 |
+| active, suspended | revoked    | entitlement_revoke                    |
+| active, suspended | expired    | entitlement_expire                    |
+| active, suspended | superseded | entitlement_grant of a variation      |
+
+Scope items are suspended and reinstated on their own with the same services (pass
+`scope_items`) while the entitlement stays active.
+
+Every service here runs in one transaction, locks the entitlement row first, refuses an
+illegal transition with `TransitionError` (a ValidationError whose message can be shown as is),
+writes an EntitlementEvent naming the user or the procedure rule and the reason, writes history
+with the same attribution, issues a letter and notifies the referrer and supervisor.
+An `idempotency_key` makes a repeated call (a rerun of a control job) do nothing.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from referrers.attribution import save_attributed
+from referrers.models import DelegateAppointment, User
+from referrers.services import notification_send
+
+from .. import selectors
+from ..models import (
+    Application,
+    Decision,
+    Entitlement,
+    EntitlementEvent,
+    EntitlementState,
+    EventAction,
+    ScopeItem,
+    ScopeItemState,
+)
+from .actors import Actor, Rule, actor_fields, history_reason, history_user
+from .letters import letter_issue
+
+LIVE = (EntitlementState.ACTIVE, EntitlementState.SUSPENDED)
+
+
+class TransitionError(ValidationError):
+    """An entitlement cannot make the change asked for; the message says why."""
+
+
+@dataclass
+class ScopeItemData:
+    """A scope item to grant: an examination or a group, with its conditions."""
+
+    examination_id: int | None = None
+    group_id: int | None = None
+    age_min: int = 0
+    age_max: int | None = None
+    settings: list[str] = field(default_factory=list)
+    clinical_indications: str = ""
+    exclusions: str = ""
+
+
+def _lock(entitlement: Entitlement) -> Entitlement:
+    return (
+        Entitlement.objects.select_for_update(of=("self",))
+        .select_related("referrer__user", "organisation", "clinical_supervisor")
+        .get(pk=entitlement.pk)
+    )
+
+
+def _already_done(idempotency_key: str | None) -> EntitlementEvent | None:
+    if not idempotency_key:
+        return None
+    return EntitlementEvent.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def _record(
+    entitlement: Entitlement,
+    *,
+    action: str,
+    by: Actor,
+    reason: str,
+    from_state: str = "",
+    to_state: str = "",
+    scope_item: ScopeItem | None = None,
+    idempotency_key: str | None = None,
+    letter: bool = True,
+) -> EntitlementEvent:
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter the reason"})
+    event = EntitlementEvent.objects.create(
+        entitlement=entitlement,
+        scope_item=scope_item,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason.strip(),
+        idempotency_key=idempotency_key or None,
+        **actor_fields(by),
+    )
+    if letter:
+        letter_issue(event=event)
+    return event
+
+
+def _save(instance, *, by: Actor, reason: str) -> None:
+    save_attributed(instance, by=history_user(by), reason=history_reason(by, reason))
+
+
+def _tell_referrer(entitlement: Entitlement, *, subject: str, body: str) -> None:
+    url = reverse("entitlement", args=[entitlement.pk])
+    notification_send(user=entitlement.referrer.user, subject=subject, body=body, url=url)
+    supervisor = entitlement.clinical_supervisor
+    if supervisor is not None and supervisor != entitlement.referrer.user:
+        notification_send(
+            user=supervisor,
+            subject=f"{entitlement.referrer.user.full_name}: {subject.lower()}",
+            body=body,
+        )
+
+
+def _set_state(entitlement: Entitlement, state: str, *, by: Actor, reason: str) -> None:
+    entitlement.state = state
+    entitlement.state_changed_at = timezone.now()
+    entitlement.state_reason = reason.strip()
+    _save(entitlement, by=by, reason=reason)
+
+
+def _refuse(entitlement: Entitlement, doing: str) -> None:
+    raise TransitionError(
+        f"{entitlement.reference} is {entitlement.get_state_display().lower()}, "
+        f"so it cannot be {doing}"
+    )
+
+
+# --- Grant ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def entitlement_grant(
+    *,
+    application: Application,
+    decision: Decision,
+    items: list[ScopeItemData],
+    by: User,
+    appointment: DelegateAppointment,
+    today: datetime.date | None = None,
+) -> Entitlement:
+    """Create the entitlement a delegate's grant decided, with its scope items, its review
+    date from the procedure in force, and its first letter. A variation supersedes the
+    entitlement it changes, in the same transaction."""
+    today = today or timezone.localdate()
+    version = selectors.procedure_version_in_force(application.organisation, on=today)
+    if version is None:
+        raise TransitionError(
+            f"{application.organisation.name} has no published procedure in force, "
+            "so nothing can be granted yet"
+        )
+    if not items:
+        raise ValidationError("A grant needs at least one scope item")
+    previous = None
+    if application.variation_of_id:
+        previous = _lock(application.variation_of)
+        if previous.state not in LIVE:
+            _refuse(previous, "varied")
+        previous_state = previous.state
+        _set_state(
+            previous,
+            EntitlementState.SUPERSEDED,
+            by=by,
+            reason=f"Superseded by the variation granted on application {application.reference}",
+        )
+        _record(
+            previous,
+            action=EventAction.SUPERSEDED,
+            by=by,
+            reason=f"Replaced by a new entitlement after application {application.reference}",
+            from_state=previous_state,
+            to_state=EntitlementState.SUPERSEDED,
+            letter=False,
+        )
+    entitlement = Entitlement(
+        referrer=application.referrer,
+        employment=application.employment,
+        organisation=application.organisation,
+        kind=application.kind,
+        application=application,
+        decision=decision,
+        granted_by=by,
+        delegate_appointment=appointment,
+        procedure_version=version,
+        review_due_on=today + relativedelta(months=version.review_interval_months),
+        clinical_supervisor=application.clinical_supervisor,
+        decision_line=application.decision_line,
+        accountability_line=application.accountability_line,
+        supersedes=previous,
+        state_reason=decision.rationale,
+    )
+    try:
+        with transaction.atomic():
+            _save(entitlement, by=by, reason="Granted")
+    except IntegrityError:
+        raise TransitionError(
+            "This referrer already holds a live entitlement of this kind for this employment; "
+            "vary that one instead"
+        ) from None
+    for item in items:
+        scope_item = ScopeItem(entitlement=entitlement, **item.__dict__)
+        scope_item.full_clean(exclude=["entitlement"])
+        _save(scope_item, by=by, reason="Granted")
+    _record(
+        entitlement,
+        action=EventAction.GRANTED,
+        by=by,
+        reason=decision.rationale,
+        to_state=EntitlementState.ACTIVE,
+    )
+    _tell_referrer(
+        entitlement,
+        subject="Your entitlement has been granted",
+        body=f"{entitlement.reference} was granted by {by.full_name}. Your letter is being "
+        "prepared.",
+    )
+    return entitlement
+
+
+# --- Suspend and reinstate -----------------------------------------------------------------
+
+
+def _items_of(entitlement: Entitlement, scope_items) -> list[ScopeItem]:
+    ids = {item.pk if isinstance(item, ScopeItem) else int(item) for item in scope_items}
+    items = list(ScopeItem.objects.select_for_update().filter(entitlement=entitlement, pk__in=ids))
+    if len(items) != len(ids) or not ids:
+        raise ValidationError({"scope_items": "Select scope items of this entitlement"})
+    return items
+
+
+@transaction.atomic
+def entitlement_suspend(
+    *,
+    entitlement: Entitlement,
+    by: Actor,
+    reason: str,
+    scope_items=None,
+    idempotency_key: str | None = None,
+) -> Entitlement:
+    """Suspend the whole entitlement, or only `scope_items` of an active one."""
+    entitlement = _lock(entitlement)
+    if _already_done(idempotency_key):
+        return entitlement
+    if scope_items is not None:
+        if entitlement.state != EntitlementState.ACTIVE:
+            _refuse(entitlement, "changed item by item")
+        items = _items_of(entitlement, scope_items)
+        for item in items:
+            if item.state == ScopeItemState.SUSPENDED:
+                raise TransitionError(f"{item.subject_label} is already suspended")
+        for number, item in enumerate(items):
+            item.state = ScopeItemState.SUSPENDED
+            item.suspended_at = timezone.now()
+            item.suspended_reason = reason.strip()
+            _save(item, by=by, reason=reason)
+            _record(
+                entitlement,
+                action=EventAction.ITEM_SUSPENDED,
+                by=by,
+                reason=reason,
+                from_state=ScopeItemState.ACTIVE,
+                to_state=ScopeItemState.SUSPENDED,
+                scope_item=item,
+                idempotency_key=idempotency_key if number == 0 else None,
+                letter=number == len(items) - 1,
+            )
+        subject = "Part of your entitlement has been suspended"
+    else:
+        if entitlement.state != EntitlementState.ACTIVE:
+            _refuse(entitlement, "suspended")
+        _set_state(entitlement, EntitlementState.SUSPENDED, by=by, reason=reason)
+        _record(
+            entitlement,
+            action=EventAction.SUSPENDED,
+            by=by,
+            reason=reason,
+            from_state=EntitlementState.ACTIVE,
+            to_state=EntitlementState.SUSPENDED,
+            idempotency_key=idempotency_key,
+        )
+        subject = "Your entitlement has been suspended"
+    _tell_referrer(entitlement, subject=subject, body=reason.strip())
+    return entitlement
+
+
+@transaction.atomic
+def entitlement_reinstate(
+    *,
+    entitlement: Entitlement,
+    by: Actor,
+    reason: str,
+    scope_items=None,
+    idempotency_key: str | None = None,
+) -> Entitlement:
+    """Reinstate a suspended entitlement, or suspended `scope_items` of an active one."""
+    entitlement = _lock(entitlement)
+    if _already_done(idempotency_key):
+        return entitlement
+    if scope_items is not None:
+        if entitlement.state != EntitlementState.ACTIVE:
+            _refuse(entitlement, "changed item by item")
+        items = _items_of(entitlement, scope_items)
+        for item in items:
+            if item.state != ScopeItemState.SUSPENDED:
+                raise TransitionError(f"{item.subject_label} is not suspended")
+        for number, item in enumerate(items):
+            item.state = ScopeItemState.ACTIVE
+            item.suspended_at = None
+            item.suspended_reason = ""
+            _save(item, by=by, reason=reason)
+            _record(
+                entitlement,
+                action=EventAction.ITEM_REINSTATED,
+                by=by,
+                reason=reason,
+                from_state=ScopeItemState.SUSPENDED,
+                to_state=ScopeItemState.ACTIVE,
+                scope_item=item,
+                idempotency_key=idempotency_key if number == 0 else None,
+                letter=number == len(items) - 1,
+            )
+        subject = "Part of your entitlement has been reinstated"
+    else:
+        if entitlement.state != EntitlementState.SUSPENDED:
+            _refuse(entitlement, "reinstated")
+        _set_state(entitlement, EntitlementState.ACTIVE, by=by, reason=reason)
+        _record(
+            entitlement,
+            action=EventAction.REINSTATED,
+            by=by,
+            reason=reason,
+            from_state=EntitlementState.SUSPENDED,
+            to_state=EntitlementState.ACTIVE,
+            idempotency_key=idempotency_key,
+        )
+        subject = "Your entitlement has been reinstated"
+    _tell_referrer(entitlement, subject=subject, body=reason.strip())
+    return entitlement
+
+
+# --- Final states --------------------------------------------------------------------------
+
+
+def _end(
+    entitlement: Entitlement,
+    *,
+    state: str,
+    action: str,
+    by: Actor,
+    reason: str,
+    idempotency_key: str | None,
+    doing: str,
+    subject: str,
+) -> Entitlement:
+    entitlement = _lock(entitlement)
+    if _already_done(idempotency_key):
+        return entitlement
+    if entitlement.state not in LIVE:
+        _refuse(entitlement, doing)
+    from_state = entitlement.state
+    _set_state(entitlement, state, by=by, reason=reason)
+    _record(
+        entitlement,
+        action=action,
+        by=by,
+        reason=reason,
+        from_state=from_state,
+        to_state=state,
+        idempotency_key=idempotency_key,
+    )
+    _tell_referrer(entitlement, subject=subject, body=reason.strip())
+    return entitlement
+
+
+@transaction.atomic
+def entitlement_revoke(
+    *, entitlement: Entitlement, by: Actor, reason: str, idempotency_key: str | None = None
+) -> Entitlement:
+    """Revoke for good. A new entitlement needs a new application."""
+    return _end(
+        entitlement,
+        state=EntitlementState.REVOKED,
+        action=EventAction.REVOKED,
+        by=by,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        doing="revoked",
+        subject="Your entitlement has been revoked",
+    )
+
+
+@transaction.atomic
+def entitlement_expire(
+    *, entitlement: Entitlement, by: Actor, reason: str, idempotency_key: str | None = None
+) -> Entitlement:
+    """End the entitlement because its employment ended or its review is overdue."""
+    return _end(
+        entitlement,
+        state=EntitlementState.EXPIRED,
+        action=EventAction.EXPIRED,
+        by=by,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        doing="ended",
+        subject="Your entitlement has ended",
+    )
+
+
+def can_transition(entitlement: Entitlement, to_state: str) -> bool:
+    """Whether the whole entitlement may move to `to_state` (for showing the right buttons)."""
+    allowed = {
+        EntitlementState.SUSPENDED: entitlement.state == EntitlementState.ACTIVE,
+        EntitlementState.ACTIVE: entitlement.state == EntitlementState.SUSPENDED,
+        EntitlementState.REVOKED: entitlement.state in LIVE,
+        EntitlementState.EXPIRED: entitlement.state in LIVE,
+    }
+    return allowed.get(to_state, False)
+
+
+__all__ = [
+    "Rule",
+    "ScopeItemData",
+    "TransitionError",
+    "can_transition",
+    "entitlement_expire",
+    "entitlement_grant",
+    "entitlement_reinstate",
+    "entitlement_revoke",
+    "entitlement_suspend",
+]
