@@ -8,7 +8,7 @@ from referrers.views.mixins import OrganisationMixin, ServiceFormMixin, paginate
 
 from .. import selectors, services
 from ..csv_import import COLUMNS, MAX_FILE_BYTES, NO, YES
-from ..forms import CatalogueImportForm, ExaminationForm
+from ..forms.catalogue import CatalogueImportForm, ExaminationForm
 from ..modalities import Modality
 
 

@@ -12,7 +12,7 @@ from referrers.selectors import has_permission
 from referrers.views.mixins import OrganisationMixin, ServiceFormMixin, paginate
 
 from .. import selectors, services
-from ..forms import ProcedureVersionForm, procedure_version_initial
+from ..forms.catalogue import ProcedureVersionForm, procedure_version_initial
 from ..models import TrainingKind
 
 

@@ -15,12 +15,12 @@ from django.utils import dateformat, timezone
 from config.forms import DateField
 from referrers.models import Organisation
 
-from . import selectors
-from .csv_import import MAX_FILE_BYTES, ImportProblem, ParsedCatalogue, read_catalogue_upload
-from .modalities import Modality
-from .models import ProcedureVersion, TrainingKind
-from .models.catalogue import Examination, examination_flag_errors
-from .models.procedures import (
+from .. import selectors
+from ..csv_import import MAX_FILE_BYTES, ImportProblem, ParsedCatalogue, read_catalogue_upload
+from ..modalities import Modality
+from ..models import ProcedureVersion, TrainingKind
+from ..models.catalogue import Examination, examination_flag_errors
+from ..models.procedures import (
     AuditOverdueAction,
     FeedbackAction,
     LapseAction,
@@ -29,7 +29,7 @@ from .models.procedures import (
     ReviewOverdueAction,
     procedure_rule_errors,
 )
-from .services import PROCEDURE_RULE_FIELDS, TrainingRuleData
+from ..services import PROCEDURE_RULE_FIELDS, TrainingRuleData
 
 
 def _text(label: str, *, max_length: int, required: bool = True, **kwargs) -> forms.CharField:
