@@ -409,3 +409,47 @@ AGREEMENT = {
     "valid_from": _d("2025-04-01"),
     "document_reference": "SWICB-SRA-2025-004",
 }
+
+
+# Applications at the acute trust, at each stage, so every role has something to look at.
+# (referrer key, examination codes and groups asked for, how far it has got)
+@dataclass(frozen=True)
+class ApplicationSpec:
+    referrer: str
+    examinations: tuple[str, ...]
+    groups: tuple[str, ...]
+    stage: str  # "awaiting_endorsement", "under_review", "granted", "granted_item_suspended"
+    service_need: str
+
+
+APPLICATIONS = [
+    ApplicationSpec(
+        "carver",
+        ("XCHES",),
+        ("Plain film, appendicular skeleton",),
+        "granted",
+        "Emergency nurse practitioner in ED seeing minor injuries; plain film requests for "
+        "limb injuries and chest radiographs.",
+    ),
+    ApplicationSpec(
+        "pemberton",
+        ("XCHES", "XPELV"),
+        ("Plain film, appendicular skeleton",),
+        "granted_item_suspended",
+        "Consultant nurse leading the ED advanced practice team.",
+    ),
+    ApplicationSpec(
+        "hartley",
+        ("XCHES",),
+        ("Plain film, axial skeleton",),
+        "under_review",
+        "Advanced paramedic practitioner in ED: trauma and chest presentations.",
+    ),
+    ApplicationSpec(
+        "adeyemi",
+        (),
+        ("Plain film, appendicular skeleton",),
+        "awaiting_endorsement",
+        "First-contact physiotherapist for musculoskeletal injuries in ED.",
+    ),
+]

@@ -177,3 +177,18 @@ def test_refuses_when_the_environment_names_production_settings(monkeypatch):
         call_command("seed_demo", stdout=io.StringIO())
 
     assert not Organisation.objects.exists()
+
+
+def test_the_demo_has_an_application_at_each_stage_and_granted_entitlements_with_letters():
+    from entitlements.models import Application, Entitlement, Letter, ScopeItem
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    statuses = sorted(Application.objects.values_list("status", flat=True))
+    assert statuses == ["awaiting_endorsement", "granted", "granted", "under_review"]
+    assert Entitlement.objects.filter(state="active").count() == 2
+    assert ScopeItem.objects.filter(state="suspended").get().examination.code == "XPELV"
+    # Every grant and change issued a letter; the demo referrer has applied for nothing yet,
+    # so the browser journey can apply as her.
+    assert Letter.objects.count() == 3
+    assert not Application.objects.filter(referrer__user__email="referrer@demo.example").exists()

@@ -11,13 +11,20 @@ import datetime
 import os
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from entitlements import services as entitlement_services
 from entitlements.modalities import IONISING_MODALITIES, Modality
-from entitlements.models import Examination, ExaminationGroup, Procedure, ProcedureVersion
+from entitlements.models import (
+    Application,
+    Examination,
+    ExaminationGroup,
+    Procedure,
+    ProcedureVersion,
+)
 from referrers import demo_data as data
 from referrers import services
 from referrers.attribution import save_attributed
@@ -111,6 +118,7 @@ class DemoSeeder:
         self._delegate_appointment()
         self._agreement()
         self._referrers()
+        self._applications()
 
     # --- people ----------------------------------------------------------------------------
 
@@ -290,6 +298,12 @@ class DemoSeeder:
         )
         self.created += 1
 
+    # --- applications and entitlements ------------------------------------------------------
+
+    def _applications(self) -> None:
+        for spec in data.APPLICATIONS:
+            _apply(self, spec)
+
     # --- referrers --------------------------------------------------------------------------
 
     def _referrers(self) -> None:
@@ -335,3 +349,93 @@ class DemoSeeder:
             by=self.superuser,
         )
         self.created += 1
+
+
+# A one-page PDF standing in for a competency sign-off.
+DEMO_EVIDENCE = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _apply(seeder: "DemoSeeder", spec: data.ApplicationSpec) -> None:
+    """Take one demo referrer's application as far as `spec.stage`, through the services."""
+    acute = seeder.organisations[data.ACUTE_TRUST]
+    referrer = User.objects.get(
+        email=next(r.email for r in data.REFERRERS if r.key == spec.referrer)
+    )
+    profile = referrer.referrer_profile
+    if Application.objects.filter(referrer=profile).exists():
+        return
+    employment = profile.employments.get(organisation=acute)
+    supervisor = employment.clinical_supervisor
+    application = entitlement_services.application_start(
+        by=referrer, employment_id=employment.pk, organisation_id=acute.pk, kind="referral"
+    )
+    entitlement_services.application_answer(
+        application=application,
+        by=referrer,
+        service_need=spec.service_need,
+        expected_volume=300,
+        clinical_supervisor=supervisor,
+        decision_line="The consultant in emergency medicine on shift",
+        accountability_line="Clinical director for emergency medicine",
+    )
+    for code in spec.examinations:
+        entitlement_services.application_scope_item_add(
+            application=application,
+            by=referrer,
+            request=entitlement_services.ScopeRequest(
+                examination=Examination.objects.get(organisation=acute, code=code),
+                age_min=16,
+                settings=("ED", "MIU"),
+                clinical_indications="As the iRefer guidelines for the presenting complaint",
+            ),
+        )
+    for name in spec.groups:
+        entitlement_services.application_scope_item_add(
+            application=application,
+            by=referrer,
+            request=entitlement_services.ScopeRequest(
+                group=ExaminationGroup.objects.get(organisation=acute, name=name),
+                age_min=5,
+                settings=("ED", "MIU"),
+                clinical_indications="Suspected fracture after injury",
+                exclusions="No pregnancy-possible patients under 16",
+            ),
+        )
+    entitlement_services.evidence_add(
+        application=application,
+        by=referrer,
+        upload=SimpleUploadedFile("competency-sign-off.pdf", DEMO_EVIDENCE),
+        kind="competency",
+        description="Signed competency assessment",
+    )
+    entitlement_services.application_submit(application=application, by=referrer)
+    seeder.created += 1
+    if spec.stage == "awaiting_endorsement":
+        return
+    entitlement_services.application_endorse(
+        application=application, by=supervisor, outcome="endorsed", comment="Service need agreed."
+    )
+    if spec.stage == "under_review":
+        return
+    delegate = seeder.users["delegate"]
+    decision = entitlement_services.application_decide(
+        application=application,
+        by=delegate,
+        outcome="granted",
+        rationale="Training, competency sign-off and service need meet the procedure.",
+    )
+    if spec.stage == "granted_item_suspended":
+        entitlement = decision.entitlement
+        item = entitlement.scope_items.filter(examination__code="XPELV").first()
+        entitlement_services.entitlement_suspend(
+            entitlement=entitlement,
+            by=delegate,
+            reason="Audit found pelvis requests outside the agreed indications; suspended "
+            "pending a review with the supervisor.",
+            scope_items=[item],
+        )
