@@ -119,7 +119,10 @@ def nhsuk_field(
                 },
             },
         }
-    if isinstance(widget, forms.RadioSelect):
+    # CheckboxSelectMultiple is a subclass of RadioSelect: it must not render as radios.
+    if isinstance(widget, forms.RadioSelect) and not isinstance(
+        widget, forms.CheckboxSelectMultiple
+    ):
         items = [{"value": v, "text": t, "checked": v == str(value)} for v, t in _choices(bf)]
         return {
             "component": "radios",

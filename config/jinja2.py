@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from jinja2 import (
     ChainableUndefined,
     ChoiceLoader,
@@ -17,6 +18,16 @@ from .forms import error_summary_items, nhsuk_field
 
 def url(name: str, *args, **kwargs) -> str:
     return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def unread_notifications(request) -> int:
+    """The signed-in user's unread notification count, for the header: one COUNT query per
+    request, however many times a page asks."""
+    if not hasattr(request, "_unread_notifications"):
+        from referrers.selectors import unread_notification_count
+
+        request._unread_notifications = unread_notification_count(request.user)
+    return request._unread_notifications
 
 
 def environment(**options) -> Environment:
@@ -38,6 +49,8 @@ def environment(**options) -> Environment:
             "SITE_NAME": settings.SITE_NAME,
             "nhsuk_field": nhsuk_field,
             "error_summary_items": error_summary_items,
+            "localtime": timezone.localtime,
+            "unread_notifications": unread_notifications,
         }
     )
     return env

@@ -1,7 +1,12 @@
 """What an uploaded file really is, judged from its bytes, never its name.
 
 Evidence and certificates may be PDF, PNG, JPEG, Word (.docx) or Excel (.xlsx), at most
-10 MB. `upload_problem` says, in words fit to show, why a file is refused.
+10 MB. `check_upload` says, in words fit to show, why a file is refused.
+
+`CappedTemporaryFileUploadHandler` (settings.FILE_UPLOAD_HANDLERS) keeps an upload from
+filling the disk: of a file larger than any we accept it stores only the first bytes, but it
+counts them all, so the file's real size is known and the person is told it is too big
+(rather than the request failing with a 400 or a 413).
 """
 
 import hashlib
@@ -12,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 
 import filetype
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.template.defaultfilters import filesizeformat
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -24,6 +30,24 @@ ALLOWED_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel spreadsheet",
 }
 ALLOWED_LABEL = "a PDF, PNG, JPEG, Word (.docx) or Excel (.xlsx) file"
+
+# What a refused file looks like, in words a person can act on.
+REFUSED_TYPES = {
+    "application/x-msdownload": "a Windows program",
+    "application/x-executable": "a program",
+    "application/x-sh": "a script",
+    "application/zip": "a zip archive, not a Word or Excel file",
+    "application/x-rar-compressed": "a compressed archive",
+    "application/x-7z-compressed": "a compressed archive",
+    "application/gzip": "a compressed archive",
+    "image/gif": "a GIF image",
+    "image/webp": "a WebP image",
+    "image/heic": "a HEIC photo",
+    "image/tiff": "a TIFF image",
+    "image/bmp": "a BMP image",
+    "application/msword": "an old-style Word document (.doc): save it as .docx or PDF",
+    "application/vnd.ms-excel": "an old-style Excel file (.xls): save it as .xlsx or PDF",
+}
 
 
 OFFICE_TYPES = {
@@ -84,7 +108,10 @@ def check_upload(upload) -> tuple[CheckedUpload | None, str]:
         # Office files are zip archives; only their contents say which (or whether) they are.
         mime = _office_type(upload)
     if mime not in ALLOWED_TYPES:
-        found = f" (it looks like {mime})" if mime else ""
+        if not mime:
+            found = " (its contents are not one of these, whatever its name says)"
+        else:
+            found = f" (it is {REFUSED_TYPES.get(mime, 'a different kind of file')})"
         return None, f"The selected file must be {ALLOWED_LABEL}{found}"
     digest = hashlib.sha256()
     upload.seek(0)
@@ -100,3 +127,18 @@ def check_upload(upload) -> tuple[CheckedUpload | None, str]:
         ),
         "",
     )
+
+
+class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Streams a large upload to a temporary file, keeping at most MAX_UPLOAD_BYTES + 1 bytes
+    of it. The rest is read and counted but not kept: Django passes the full count to
+    `file_complete`, so `upload.size` is the real size and `check_upload` refuses the file
+    with its size in the message. Nothing of a refused file reaches the storage."""
+
+    keep = MAX_UPLOAD_BYTES + 1
+
+    def receive_data_chunk(self, raw_data, start):
+        room = self.keep - start
+        if room > 0:
+            self.file.write(raw_data[:room])
+        return None

@@ -17,6 +17,7 @@ from guardian.shortcuts import get_objects_for_user
 from .models import (
     DelegateAppointment,
     Employment,
+    Notification,
     Organisation,
     OrganisationRole,
     ReferrerProfile,
@@ -200,3 +201,15 @@ def roles_at(organisation: Organisation) -> QuerySet[OrganisationRole]:
     return OrganisationRole.objects.filter(organisation=organisation).select_related(
         "user", "granted_by"
     )
+
+
+def notifications_of(user: User) -> QuerySet[Notification]:
+    """The user's own in-app notifications, newest first."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def unread_notification_count(user: User) -> int:
+    """How many of the user's notifications are unread: one COUNT query."""
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

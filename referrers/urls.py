@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, home, organisation, people
+from .views import auth, home, notifications, organisation, people
 
 org = "organisations/<str:ods_code>/"
 
@@ -31,6 +31,7 @@ urlpatterns = [
         name="referrer_registration",
     ),
     path("supervision/", home.SupervisorHomeView.as_view(), name="supervisor_home"),
+    path("notifications/", notifications.NotificationsView.as_view(), name="notifications"),
     path(f"{org}delegate/", home.DelegateHomeView.as_view(), name="delegate_home"),
     path(f"{org}governance/", home.GovernanceHomeView.as_view(), name="governance_home"),
     path(f"{org}practitioner/", home.PractitionerHomeView.as_view(), name="practitioner_home"),

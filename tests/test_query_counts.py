@@ -7,8 +7,10 @@ shows up as a difference between the two counts. The ceilings are the measured c
 no slack: a new query on a page is a change someone should look at, not noise. They are the
 same on SQLite and PostgreSQL.
 
-Every organisation page starts with the same 5 queries: session, user, the organisation
-(with its parent), and django-guardian's user and group permissions on it.
+Every page for a signed-in user counts their unread notifications once, for the header
+(config.jinja2.unread_notifications), so every organisation page starts with the same 6
+queries: session, user, that count, the organisation (with its parent), and
+django-guardian's user and group permissions on it.
 """
 
 import datetime
@@ -24,10 +26,22 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from entitlements.models import ProcedureStatus, ProcedureTrainingRule, ProcedureVersion
+from entitlements.models import (
+    Application,
+    ApplicationScopeItem,
+    ApplicationStatus,
+    Decision,
+    Entitlement,
+    EntitlementState,
+    ExaminationGroup,
+    ProcedureStatus,
+    ProcedureTrainingRule,
+    ProcedureVersion,
+    ScopeItem,
+)
 from entitlements.models.procedures import RequirementTrigger, TrainingKind
 from referrers import services
-from referrers.models import LevelOfPractice, Role
+from referrers.models import LevelOfPractice, Notification, Role
 from referrers.regulators import Profession, Regulator
 
 from .factories import (
@@ -222,9 +236,10 @@ def every(n: int) -> int:
 
 
 def test_delegate_home(client, trust, delegate, django_assert_max_num_queries):
-    # Measured 11 with 5 and with 60 employments: the 5 of every organisation page, the
-    # employments (count, page), the procedure in force (version, training rules) and the
-    # delegate's appointments (appointments, departments).
+    # Measured 13 with 5 and with 60 employments: the 6 of every organisation page, the
+    # employments (count, page), the applications waiting (count and longest wait), the
+    # procedure in force (version, training rules) and the delegate's appointments
+    # (appointments, departments).
     client.force_login(delegate)
     procedure_version(trust, 1)  # in force, so the page names it
     assert_flat(
@@ -233,15 +248,16 @@ def test_delegate_home(client, trust, delegate, django_assert_max_num_queries):
         grow=lambda rows: [employment(trust, i) for i in rows],
         marker="Row Person",
         shown=one_page,
-        ceiling=11,
+        ceiling=13,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_governance_home(client, trust, governance_lead, django_assert_max_num_queries):
-    # Measured 13 with 5 and with 60 each of employments, appointments and agreements: the
-    # 5, three aggregates (count, by profession, by level), the procedure in force (version,
-    # training rules), appointments with their departments, agreements.
+    # Measured 15 with 5 and with 60 each of employments, appointments and agreements: the
+    # 6, four aggregates (count, by profession, by level, entitlements by state), the
+    # procedure in force (version, training rules), appointments with their departments,
+    # agreements.
     client.force_login(governance_lead)
     procedure_version(trust, 1)
 
@@ -258,7 +274,7 @@ def test_governance_home(client, trust, governance_lead, django_assert_max_num_q
         grow=grow,
         marker="Row agreement",
         shown=every,
-        ceiling=13,
+        ceiling=15,
         assert_max_num_queries=django_assert_max_num_queries,
     )
     # The current appointments are listed too, not paginated.
@@ -267,7 +283,7 @@ def test_governance_home(client, trust, governance_lead, django_assert_max_num_q
 
 def test_practitioner_home_search(client, trust, practitioner, django_assert_max_num_queries):
     # Every row's job title is "Advanced nurse practitioner", so "nurse" matches them all.
-    # Measured 7 with 5 and with 60 matches: the 5, then count and page.
+    # Measured 8 with 5 and with 60 matches: the 6, then count and page.
     client.force_login(practitioner)
     assert_flat(
         client,
@@ -276,14 +292,15 @@ def test_practitioner_home_search(client, trust, practitioner, django_assert_max
         grow=lambda rows: [employment(trust, i) for i in rows],
         marker="Row Person",
         shown=one_page,
-        ceiling=7,
+        ceiling=8,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_supervisor_home(client, supervisor, django_assert_max_num_queries):
-    # Each supervisee works at an organisation of their own. Measured 4 with 5 and with 60
-    # (plus the fixture's referrer, Priya Shah, in both): session, user, count, page.
+    # Each supervisee works at an organisation of their own. Measured 6 with 5 and with 60
+    # (plus the fixture's referrer, Priya Shah, in both): session, user, unread
+    # notifications, the applications waiting for endorsement, count, page.
     client.force_login(supervisor)
     assert_flat(
         client,
@@ -295,14 +312,14 @@ def test_supervisor_home(client, supervisor, django_assert_max_num_queries):
         marker="Row Person",
         # Priya Shah sorts first and takes one place on the first page.
         shown=lambda n: one_page(n + 1) - 1,
-        ceiling=4,
+        ceiling=6,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_administration_home(client, trust, org_admin, django_assert_max_num_queries):
-    # Measured 12 with 5 and with 60 each of examinations, procedure versions, appointments,
-    # agreements and departments: the 5, catalogue counts, procedure in force (version,
+    # Measured 13 with 5 and with 60 each of examinations, procedure versions, appointments,
+    # agreements and departments: the 6, catalogue counts, procedure in force (version,
     # training rules), appointments with their departments, agreements, departments. The five
     # latest versions are never evaluated: the template does not show them.
     client.force_login(org_admin)
@@ -320,14 +337,14 @@ def test_administration_home(client, trust, org_admin, django_assert_max_num_que
         grow=grow,
         marker="Row Delegate",
         shown=lambda n: min(n, 10),  # the ten most recent appointments
-        ceiling=12,
+        ceiling=13,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_delegate_appointments(client, trust, org_admin, django_assert_max_num_queries):
-    # Departments are many-to-many and must be prefetched. Measured 8 with 5 and with 60:
-    # the 5, count, page, departments of the page.
+    # Departments are many-to-many and must be prefetched. Measured 9 with 5 and with 60:
+    # the 6, count, page, departments of the page.
     client.force_login(org_admin)
     assert_flat(
         client,
@@ -335,13 +352,13 @@ def test_delegate_appointments(client, trust, org_admin, django_assert_max_num_q
         grow=lambda rows: [appointment(trust, i) for i in rows],
         marker="Row paper",
         shown=one_page,
-        ceiling=8,
+        ceiling=9,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_agreements(client, trust, org_admin, django_assert_max_num_queries):
-    # Measured 7 with 5 and with 60 agreements: the 5, count, page.
+    # Measured 8 with 5 and with 60 agreements: the 6, count, page.
     client.force_login(org_admin)
     assert_flat(
         client,
@@ -349,13 +366,13 @@ def test_agreements(client, trust, org_admin, django_assert_max_num_queries):
         grow=lambda rows: [agreement(trust, i) for i in rows],
         marker="Row agreement",
         shown=one_page,
-        ceiling=7,
+        ceiling=8,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_catalogue(client, trust, org_admin, django_assert_max_num_queries):
-    # Measured 7 with 5 and with 60 examinations: the 5, count, page.
+    # Measured 8 with 5 and with 60 examinations: the 6, count, page.
     client.force_login(org_admin)
     assert_flat(
         client,
@@ -363,14 +380,14 @@ def test_catalogue(client, trust, org_admin, django_assert_max_num_queries):
         grow=lambda rows: [examination(trust, i) for i in rows],
         marker="Row examination",
         shown=lambda n: 2 * one_page(n),  # the name, and again in the hidden "Change" text
-        ceiling=7,
+        ceiling=8,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_procedure_versions(client, trust, org_admin, django_assert_max_num_queries):
-    # Every version has all its training rules. Measured 10 with 5 and with 60 versions: the
-    # 5, count, page, the procedure, and the version in force (version, training rules).
+    # Every version has all its training rules. Measured 11 with 5 and with 60 versions: the
+    # 6, count, page, the procedure, and the version in force (version, training rules).
     client.force_login(org_admin)
     assert_flat(
         client,
@@ -378,15 +395,15 @@ def test_procedure_versions(client, trust, org_admin, django_assert_max_num_quer
         grow=lambda rows: [procedure_version(trust, i) for i in rows],
         marker="Row reference",
         shown=one_page,
-        ceiling=10,
+        ceiling=11,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_procedure_version_detail(client, trust, org_admin, django_assert_max_num_queries):
     # Version 1 grows from one training rule to one of every kind (a version has at most one
-    # per kind) while the procedure grows from 5 to 60 versions. Measured 9 both times: the
-    # 5, the version and its training rules, the version in force and its training rules.
+    # per kind) while the procedure grows from 5 to 60 versions. Measured 10 both times: the
+    # 6, the version and its training rules, the version in force and its training rules.
     client.force_login(org_admin)
     kinds = list(TrainingKind)
     version = procedure_version(trust, 0, kinds=kinds[:1])
@@ -406,7 +423,7 @@ def test_procedure_version_detail(client, trust, org_admin, django_assert_max_nu
         grow=grow,
         marker="Row reference 000",
         shown=lambda n: 1,
-        ceiling=9,
+        ceiling=10,
         assert_max_num_queries=django_assert_max_num_queries,
     )
     body = client.get(reverse("procedure_version", args=[trust.ods_code, 1])).content.decode()
@@ -416,27 +433,67 @@ def test_procedure_version_detail(client, trust, org_admin, django_assert_max_nu
 
 def test_referrer_home(client, referrer, django_assert_max_num_queries):
     # The referrer's own employments, each at an organisation of its own, with its own
-    # department and supervisor. Measured 4 with 5 and with 60 (plus the fixture's one):
-    # session, user, profile, employments.
+    # department and supervisor, and an open application in each. Measured 6 with 5 and with
+    # 60 (plus the fixture's one): session, user, unread notifications, profile, employments,
+    # open applications (the five latest).
     client.force_login(referrer)
     profile = referrer.referrer_profile
     assert_flat(
         client,
         reverse("referrer_home"),
         grow=lambda rows: [
-            employment(OrganisationFactory(name=f"Row Trust {i:03d}"), i, referrer=profile)
+            own_application(
+                employment(OrganisationFactory(name=f"Row Trust {i:03d}"), i, referrer=profile)
+            )
             for i in rows
         ],
         marker="Row Supervisor",
         shown=every,
-        ceiling=4,
+        ceiling=6,
+        assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+def own_application(work, *, status=ApplicationStatus.DRAFT):
+    """An application of the employment's referrer, to its own employer."""
+    return Application.objects.create(
+        referrer=work.referrer,
+        employment=work,
+        organisation=work.organisation,
+        kind="referral",
+        status=status,
+        clinical_supervisor=work.clinical_supervisor,
+    )
+
+
+def test_applications_of_a_referrer(client, referrer, django_assert_max_num_queries):
+    # The referrer's own applications, each for an employment at an organisation of its own
+    # (with its own department and supervisor); drafts show how many sections are done, from
+    # annotations, not a query per row. Measured 6 with 5 and with 60 (plus none of the
+    # fixture's): session, user, unread notifications, profile, count, page.
+    client.force_login(referrer)
+    profile = referrer.referrer_profile
+    statuses = [ApplicationStatus.DRAFT, ApplicationStatus.UNDER_REVIEW, ApplicationStatus.RETURNED]
+    assert_flat(
+        client,
+        reverse("applications"),
+        grow=lambda rows: [
+            own_application(
+                employment(OrganisationFactory(name=f"Row Trust {i:03d}"), i, referrer=profile),
+                status=statuses[i % len(statuses)],
+            )
+            for i in rows
+        ],
+        marker="Row Trust",
+        shown=one_page,
+        ceiling=6,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_people(client, trust, org_admin, django_assert_max_num_queries):
-    # Each role held by its own person, granted by another. Measured 7 with 5 and with 60
-    # (plus the fixture's administrator, who sorts first): the 5, count, page.
+    # Each role held by its own person, granted by another. Measured 8 with 5 and with 60
+    # (plus the fixture's administrator, who sorts first): the 6, count, page.
     client.force_login(org_admin)
     roles = [Role.GOVERNANCE_LEAD, Role.IRMER_PRACTITIONER, Role.REFERRER]
     assert_flat(
@@ -453,13 +510,13 @@ def test_people(client, trust, org_admin, django_assert_max_num_queries):
         ],
         marker="row.person",
         shown=lambda n: one_page(n + 1) - 1,
-        ceiling=7,
+        ceiling=8,
         assert_max_num_queries=django_assert_max_num_queries,
     )
 
 
 def test_departments(client, trust, org_admin, django_assert_max_num_queries):
-    # Measured 6 with 5 and with 60 departments: the 5 and the departments.
+    # Measured 7 with 5 and with 60 departments: the 6 and the departments.
     client.force_login(org_admin)
     assert_flat(
         client,
@@ -469,6 +526,177 @@ def test_departments(client, trust, org_admin, django_assert_max_num_queries):
         ],
         marker="Row department",
         shown=every,
-        ceiling=6,
+        ceiling=7,
+        assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+def application(organisation, i: int, *, status=ApplicationStatus.UNDER_REVIEW):
+    """Row Person <i>'s application, submitted <i> days before today, asking for an
+    examination of its own and, every other row, a group of two more."""
+    work = employment(organisation, i)
+    row = Application.objects.create(
+        referrer=work.referrer,
+        employment=work,
+        organisation=organisation,
+        kind="referral",
+        status=status,
+        clinical_supervisor=work.clinical_supervisor,
+        submitted_at=timezone.now() - datetime.timedelta(days=i),
+    )
+    ApplicationScopeItem.objects.create(
+        application=row, examination=examination(organisation, 1000 + i), settings=["ED"]
+    )
+    if i % 2:
+        group = ExaminationGroup.objects.create(organisation=organisation, name=f"Row group {i}")
+        group.examinations.set(
+            [examination(organisation, 2000 + i), examination(organisation, 3000 + i)]
+        )
+        ApplicationScopeItem.objects.create(application=row, group=group, settings=["MIU"])
+    return row
+
+
+def test_application_queue(client, trust, delegate, django_assert_max_num_queries):
+    # Each row has its own referrer, employment, department, supervisor and scope; as many
+    # again wait for their supervisor's endorsement. Measured 14 with 5 and with 60 of each:
+    # the 6, the queue (count, page, scope items, the groups' examinations), the applications
+    # awaiting endorsement (count, the first 20) and the open change notices (count, list).
+    client.force_login(delegate)
+
+    def grow(rows):
+        for i in rows:
+            application(trust, i)
+            application(trust, 500 + i, status=ApplicationStatus.AWAITING_ENDORSEMENT)
+
+    assert_flat(
+        client,
+        reverse("application_queue", args=[trust.ods_code]),
+        grow=grow,
+        marker='aria-hidden="true">Waiting </span>',
+        shown=one_page,
+        ceiling=14,
+        assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+STATES = list(EntitlementState)
+
+
+def entitlement(organisation, i: int, *, referrer=None):
+    """An entitlement granted by `organisation` to Row Person <i> (or `referrer`), for an
+    employment of their own, under a delegate appointment and procedure version of its own,
+    in a state of its own; every third active one has a suspended scope item."""
+    work = employment(organisation, i, referrer=referrer)
+    application = Application.objects.create(
+        referrer=work.referrer,
+        employment=work,
+        organisation=organisation,
+        kind="referral",
+        status=ApplicationStatus.GRANTED,
+        clinical_supervisor=work.clinical_supervisor,
+    )
+    post = appointment(organisation, i)
+    decision = Decision.objects.create(
+        application=application,
+        delegate=post.delegate,
+        appointment=post,
+        outcome="granted",
+        rationale=f"Row rationale {i:03d}",
+    )
+    state = STATES[i % len(STATES)]
+    row = Entitlement.objects.create(
+        referrer=work.referrer,
+        employment=work,
+        organisation=organisation,
+        kind="referral",
+        state=state,
+        application=application,
+        decision=decision,
+        granted_by=post.delegate,
+        delegate_appointment=post,
+        procedure_version=procedure_version(organisation, 100 + i, kinds=[]),
+        review_due_on=datetime.date(2027, 1, 1) + datetime.timedelta(days=i),
+        clinical_supervisor=work.clinical_supervisor,
+    )
+    ScopeItem.objects.create(
+        entitlement=row,
+        examination=examination(organisation, 1000 + i),
+        settings=["ED"],
+        state="suspended" if state == EntitlementState.ACTIVE and i % 3 == 0 else "active",
+    )
+    return row
+
+
+def test_entitlements_at(client, trust, delegate, django_assert_max_num_queries):
+    # Each entitlement has its own referrer, employment, department, supervisor, delegate,
+    # appointment, procedure version and scope item. Measured 8 with 5 and with 60: the 6,
+    # count and page (the suspended items are a subquery).
+    client.force_login(delegate)
+    assert_flat(
+        client,
+        reverse("entitlements_at", args=[trust.ods_code]),
+        grow=lambda rows: [entitlement(trust, i) for i in rows],
+        marker="Row Person",
+        shown=one_page,
+        ceiling=8,
+        assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+def test_entitlements_at_filtered(client, trust, delegate, django_assert_max_num_queries):
+    client.force_login(delegate)
+    active = sum(1 for i in range(LARGE) if STATES[i % len(STATES)] == EntitlementState.ACTIVE)
+    few = sum(1 for i in range(SMALL) if STATES[i % len(STATES)] == EntitlementState.ACTIVE)
+    assert_flat(
+        client,
+        reverse("entitlements_at", args=[trust.ods_code]),
+        params={"state": "active"},
+        grow=lambda rows: [entitlement(trust, i) for i in rows],
+        marker="Row Person",
+        shown=lambda n: few if n == SMALL else active,
+        ceiling=8,
+        assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+def test_entitlements_of_a_referrer(client, referrer, django_assert_max_num_queries):
+    # The referrer's own entitlements, each granted by an organisation of its own for an
+    # employment there. Measured 5 with 5 and with 60: session, user, the header's unread
+    # count, count and page.
+    client.force_login(referrer)
+    profile = referrer.referrer_profile
+    assert_flat(
+        client,
+        reverse("entitlements"),
+        grow=lambda rows: [
+            entitlement(OrganisationFactory(name=f"Row Trust {i:03d}"), i, referrer=profile)
+            for i in rows
+        ],
+        marker="Row Trust",
+        shown=one_page,
+        ceiling=5,
+        assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+def test_notifications(client, referrer, django_assert_max_num_queries):
+    # Half of them unread. Measured 5 with 5 and with 60: session, user, the header's unread
+    # count (the page reuses it), count and page.
+    client.force_login(referrer)
+    assert_flat(
+        client,
+        reverse("notifications"),
+        grow=lambda rows: [
+            Notification.objects.create(
+                user=referrer,
+                subject=f"Row notification {i:03d}",
+                url=f"/entitlements/{i}/",
+                read_at=timezone.now() if i % 2 else None,
+            )
+            for i in rows
+        ],
+        marker="Row notification",
+        shown=one_page,
+        ceiling=5,
         assert_max_num_queries=django_assert_max_num_queries,
     )

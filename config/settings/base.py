@@ -125,6 +125,16 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Uploads. DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) limits the form fields, never the
+# files, so a file is not refused by Django with a 400: a file up to 2.5 MB is held in
+# memory, a larger one streams to a temporary file of which the capped handler keeps at
+# most the largest file we accept (10 MB) while counting the rest, so a file that is too big
+# is refused by entitlements.uploads.check_upload with a message saying so.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "entitlements.uploads.CappedTemporaryFileUploadHandler",
+]
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="entitlement@localhost")

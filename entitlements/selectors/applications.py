@@ -8,7 +8,7 @@ so changing an id in a URL reveals nothing.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,7 +21,18 @@ from referrers.models import (
     User,
 )
 
-from ..models import Application, ApplicationStatus, Evidence
+from ..models import (
+    Application,
+    ApplicationScopeItem,
+    ApplicationStatus,
+    Decision,
+    DecisionOutcome,
+    Endorsement,
+    EndorsementOutcome,
+    Entitlement,
+    Evidence,
+)
+from ..models.applications import OPEN_STATUSES
 from .catalogue import procedure_version_in_force
 
 
@@ -37,7 +48,25 @@ def _applications() -> QuerySet[Application]:
 
 
 def applications_of_referrer(user: User) -> QuerySet[Application]:
-    return _applications().filter(referrer__user=user).order_by("-updated_at", "-id")
+    """The user's applications, most recently changed first, each annotated with
+    `has_scope_items` and `has_evidence` (so a list can show progress with no query per row;
+    services.application_problems uses them when present)."""
+    return (
+        _applications()
+        .filter(referrer__user=user)
+        .annotate(
+            has_scope_items=Exists(ApplicationScopeItem.objects.filter(application=OuterRef("pk"))),
+            has_evidence=Exists(
+                Evidence.objects.filter(application=OuterRef("pk"), removed_at__isnull=True)
+            ),
+        )
+        .order_by("-updated_at", "-id")
+    )
+
+
+def open_applications_of_referrer(user: User) -> QuerySet[Application]:
+    """The user's applications still in progress (draft to under review, or returned)."""
+    return applications_of_referrer(user).filter(status__in=OPEN_STATUSES)
 
 
 def application_of_referrer(user: User, pk: int) -> Application:
@@ -100,8 +129,74 @@ def application_scope_items(application: Application):
     )
 
 
+def application_scope_item(application: Application, pk: int) -> ApplicationScopeItem:
+    """One item of `application` (already fetched through an access selector), or 404."""
+    item = application_scope_items(application).filter(pk=pk).first()
+    if item is None:
+        raise Http404("No such item on this application")
+    return item
+
+
 def application_evidence(application: Application) -> QuerySet[Evidence]:
     return application.evidence.filter(removed_at__isnull=True).select_related("uploaded_by")
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    """Why an application came back to the referrer: who said so, when, and what."""
+
+    by: User
+    role: str
+    comment: str
+    at: datetime.datetime
+
+
+def application_return_note(application: Application) -> ReturnNote | None:
+    """The latest word sent back with `application`: a delegate's return for more
+    information or the supervisor's refusal to endorse, whichever came last."""
+    decision = (
+        Decision.objects.filter(application=application, outcome=DecisionOutcome.RETURNED)
+        .select_related("delegate")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    endorsement = (
+        Endorsement.objects.filter(application=application, outcome=EndorsementOutcome.DECLINED)
+        .select_related("supervisor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    notes = []
+    if decision is not None:
+        notes.append(
+            ReturnNote(
+                decision.delegate, "entitlement delegate", decision.rationale, decision.created_at
+            )
+        )
+    if endorsement is not None:
+        notes.append(
+            ReturnNote(
+                endorsement.supervisor,
+                "clinical supervisor",
+                endorsement.comment,
+                endorsement.created_at,
+            )
+        )
+    return max(notes, key=lambda note: note.at) if notes else None
+
+
+def application_final_decision(application: Application) -> Decision | None:
+    """The grant or refusal of `application`, if it has been decided."""
+    return (
+        Decision.objects.filter(application=application)
+        .exclude(outcome=DecisionOutcome.RETURNED)
+        .select_related("delegate")
+        .first()
+    )
+
+
+def entitlement_of_application(application: Application) -> Entitlement | None:
+    return Entitlement.objects.filter(application=application).first()
 
 
 def requested_modalities(application: Application) -> set[str]:

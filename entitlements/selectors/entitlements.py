@@ -5,14 +5,16 @@ organisation's (the view checks that permission through referrers.selectors.orga
 Letters: the referrer, and that employer's delegates and governance leads; nobody else.
 """
 
+import datetime
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from referrers import selectors as people
-from referrers.models import Organisation, User
+from referrers.models import DelegateAppointment, Organisation, User
 
 from ..models import (
     ChangeNotice,
@@ -21,6 +23,7 @@ from ..models import (
     EntitlementState,
     Letter,
     ScopeItem,
+    ScopeItemState,
 )
 
 LETTER_PERMISSIONS = ("decide_entitlements", "view_governance")
@@ -52,10 +55,37 @@ def entitlement_of_referrer(user: User, pk: int) -> Entitlement:
 
 
 def entitlements_at(organisation: Organisation, *, state: str = "") -> QuerySet[Entitlement]:
+    """The organisation's entitlements (in `state`, if given), each annotated with
+    `suspended_items`: how many of its scope items are suspended on their own."""
+    if state and state not in EntitlementState.values:
+        raise ValueError(f"Unknown entitlement state: {state}")
+    suspended = (
+        ScopeItem.objects.filter(entitlement=OuterRef("pk"), state=ScopeItemState.SUSPENDED)
+        .order_by()
+        .values("entitlement")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     entitlements = _entitlements().filter(organisation=organisation)
     if state:
         entitlements = entitlements.filter(state=state)
-    return entitlements.order_by("referrer__user__full_name", "id")
+    return entitlements.annotate(
+        suspended_items=Coalesce(Subquery(suspended, output_field=IntegerField()), 0)
+    ).order_by("referrer__user__full_name", "id")
+
+
+def entitlement_counts_at(organisation: Organisation) -> dict[str, int]:
+    """How many of the organisation's entitlements are in each state (every state named)."""
+    counts = dict.fromkeys(EntitlementState.values, 0)
+    rows = (
+        Entitlement.objects.filter(organisation=organisation)
+        .values("state")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["state"]] = row["count"]
+    return counts
 
 
 def entitlement_at(organisation: Organisation, pk: int) -> Entitlement:
@@ -63,6 +93,29 @@ def entitlement_at(organisation: Organisation, pk: int) -> Entitlement:
         return _entitlements().get(pk=pk, organisation=organisation)
     except Entitlement.DoesNotExist:
         raise Http404("No such entitlement") from None
+
+
+def entitlement_successor_id(entitlement: Entitlement) -> int | None:
+    """The id of the entitlement a granted variation replaced this one with, if any."""
+    return Entitlement.objects.filter(supersedes=entitlement).values_list("pk", flat=True).first()
+
+
+def may_manage(user: User, entitlement: Entitlement, on: datetime.date | None = None) -> bool:
+    """Whether `user` may suspend, reinstate or revoke `entitlement` by hand, or mark its
+    reported changes as seen: an entitlement delegate of its employer holding a current
+    appointment there (an ended appointment allows nothing), and never on their own."""
+    if not user.is_authenticated or entitlement.referrer.user_id == user.pk:
+        return False
+    if not people.has_permission(user, "decide_entitlements", entitlement.organisation):
+        return False
+    on = on or timezone.localdate()
+    return (
+        DelegateAppointment.objects.filter(
+            organisation=entitlement.organisation, delegate=user, valid_from__lte=on
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+        .exists()
+    )
 
 
 def scope_items_of(entitlement: Entitlement) -> QuerySet[ScopeItem]:
@@ -112,7 +165,7 @@ def letter_by_code(code: str) -> Letter | None:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    at: datetime
+    at: datetime.datetime
     title: str
     by: str
     reason: str
@@ -178,17 +231,51 @@ def timeline_of(entitlement: Entitlement) -> list[TimelineEntry]:
         entries.append(
             TimelineEntry(event.occurred_at, title, event.by_label, event.reason, event, letter)
         )
-    for notice in entitlement.change_notices.select_related("reported_by"):
+    # A reported change is already an event (change_notified); what the notice adds is
+    # when a delegate saw it.
+    seen = entitlement.change_notices.filter(acknowledged_at__isnull=False).select_related(
+        "acknowledged_by"
+    )
+    for notice in seen:
         entries.append(
             TimelineEntry(
-                notice.reported_at,
-                f"Change reported: {notice.get_kind_display().lower()}",
-                notice.reported_by.full_name,
-                notice.details,
+                notice.acknowledged_at,
+                f"Reported change seen: {notice.get_kind_display().lower()}",
+                notice.acknowledged_by.full_name,
+                "",
             )
         )
     entries.sort(key=lambda entry: entry.at)
     return entries
+
+
+def change_notices_open_of(entitlement: Entitlement) -> QuerySet[ChangeNotice]:
+    """Changes the referrer reported on `entitlement` that no delegate has marked as seen."""
+    return (
+        entitlement.change_notices.filter(acknowledged_at__isnull=True)
+        .select_related("reported_by")
+        .order_by("reported_at", "id")
+    )
+
+
+def change_notice_at(organisation: Organisation, pk: int) -> ChangeNotice:
+    """A change reported on one of the organisation's entitlements, or 404."""
+    try:
+        return ChangeNotice.objects.select_related(
+            "entitlement__referrer__user", "entitlement__organisation"
+        ).get(pk=pk, entitlement__organisation=organisation)
+    except ChangeNotice.DoesNotExist:
+        raise Http404("No such change") from None
+
+
+def change_notice_of_referrer(user: User, entitlement: Entitlement, pk: int) -> ChangeNotice:
+    """A change `user` reported on their own `entitlement`, or 404."""
+    try:
+        return ChangeNotice.objects.get(
+            pk=pk, entitlement=entitlement, entitlement__referrer__user=user
+        )
+    except ChangeNotice.DoesNotExist:
+        raise Http404("No such change") from None
 
 
 def change_notices_open_at(organisation: Organisation) -> QuerySet[ChangeNotice]:

@@ -348,11 +348,11 @@ def evidence_add(
     evidence.file.save(checked.name, upload, save=False)
     try:
         save_attributed(evidence, by=by, reason="Evidence uploaded")
-    except Exception:
-        # If the database write fails, the stored file must not outlive it.
+        _touch(application, by=by, reason="Evidence uploaded")
+    except BaseException:
+        # If a database write fails, the stored file must not outlive it.
         evidence.file.delete(save=False)
         raise
-    _touch(application, by=by, reason="Evidence uploaded")
     return evidence
 
 
@@ -373,11 +373,16 @@ STEPS = ("employment", "service_need", "scope", "supervision", "evidence")
 
 
 def application_problems(application: Application) -> dict[str, str]:
-    """What is missing before the application can be submitted, by step."""
+    """What is missing before the application can be submitted, by step. Uses the
+    `has_scope_items` and `has_evidence` annotations of selectors.applications_of_referrer
+    when present, so a list of applications costs no query per row."""
     problems = {}
     if not application.service_need.strip() or not application.expected_volume:
         problems["service_need"] = "Tell us why your role needs this and how often you expect to"
-    if not application.scope_items.exists():
+    has_scope_items = getattr(application, "has_scope_items", None)
+    if has_scope_items is None:
+        has_scope_items = application.scope_items.exists()
+    if not has_scope_items:
         problems["scope"] = "Add at least one examination or group"
     if (
         application.clinical_supervisor_id is None
@@ -390,7 +395,10 @@ def application_problems(application: Application) -> dict[str, str]:
         )
     elif application.clinical_supervisor_id == application.referrer.user_id:
         problems["supervision"] = "Your clinical supervisor must be someone else"
-    if not application.evidence.filter(removed_at__isnull=True).exists():
+    has_evidence = getattr(application, "has_evidence", None)
+    if has_evidence is None:
+        has_evidence = application.evidence.filter(removed_at__isnull=True).exists()
+    if not has_evidence:
         problems["evidence"] = "Upload at least one piece of evidence"
     return problems
 

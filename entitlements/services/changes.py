@@ -2,7 +2,9 @@
 
 - "I no longer meet the criteria" suspends the entitlement at once.
 - A change of employer or role ends the entitlement for that employment: it is not
-  transferable, and the referrer is told to apply again in the new role.
+  transferable, and the referrer is told to apply again in the new role. Any other live
+  entitlement held for the same employment (another kind, or with another imaging provider)
+  ends with it, for the same reason.
 - A change of department or extended leave is recorded for the delegates, who decide.
 """
 
@@ -17,6 +19,7 @@ from referrers.attribution import save_attributed
 from referrers.models import User
 from referrers.services import employment_end, notification_send
 
+from .. import selectors
 from ..models import (
     ChangeKind,
     ChangeNotice,
@@ -74,41 +77,53 @@ def change_notify(
         actor=by,
         reason=f"{label}: {details}",
     )
-    if kind == ChangeKind.CRITERIA:
-        if entitlement.state == EntitlementState.ACTIVE:
-            entitlement_suspend(
-                entitlement=entitlement,
-                by=by,
-                reason=f"The referrer reported that they no longer meet the criteria: {details}",
-            )
-    elif kind in (ChangeKind.EMPLOYER, ChangeKind.ROLE):
-        entitlement_expire(
+    # Already suspended: the notice is recorded for the delegates, and it stays suspended.
+    if kind == ChangeKind.CRITERIA and entitlement.state == EntitlementState.ACTIVE:
+        entitlement_suspend(
             entitlement=entitlement,
             by=by,
-            reason=f"{label}. An entitlement is not transferable: it ends with the employment "
-            f"it was granted for. Apply again in the new role. Details: {details}",
+            reason=f"The referrer reported that they no longer meet the criteria: {details}",
         )
+    ended = [entitlement]
+    if kind in (ChangeKind.EMPLOYER, ChangeKind.ROLE):
+        reason = (
+            f"{label}. An entitlement is not transferable: it ends with the employment "
+            f"it was granted for. Apply again in the new role. Details: {details}"
+        )
+        entitlement_expire(entitlement=entitlement, by=by, reason=reason)
+        others = selectors.live_entitlements_of_employment(entitlement.employment_id).exclude(
+            pk=entitlement.pk
+        )
+        for other in others.select_related("organisation").order_by("id"):
+            entitlement_expire(
+                entitlement=other,
+                by=by,
+                reason=f"{reason} (reported on {entitlement.reference})",
+            )
+            ended.append(other)
         if kind == ChangeKind.EMPLOYER:
             employment_end(
                 employment=entitlement.employment,
                 ends_on=max(effective_on, entitlement.employment.starts_on),
                 by=by,
             )
-    manage_url = reverse(
-        "entitlement_manage", args=[entitlement.organisation.ods_code, entitlement.pk]
-    )
-    for delegate in _delegates_of(entitlement.organisation):
-        notification_send(
-            user=delegate,
-            subject=f"{by.full_name} reported a change: {label.lower()}",
-            body=details,
-            url=manage_url,
+    for affected in ended:
+        manage_url = reverse(
+            "entitlement_manage", args=[affected.organisation.ods_code, affected.pk]
         )
+        for delegate in _delegates_of(affected.organisation):
+            notification_send(
+                user=delegate,
+                subject=f"{by.full_name} reported a change: {label.lower()}",
+                body=details,
+                url=manage_url,
+            )
     return notice
 
 
 @transaction.atomic
 def change_notice_acknowledge(*, notice: ChangeNotice, by: User) -> ChangeNotice:
+    """A delegate marks a reported change as seen. Seeing it twice changes nothing."""
     notice = ChangeNotice.objects.select_for_update().get(pk=notice.pk)
     if notice.acknowledged_at is None:
         notice.acknowledged_by = by

@@ -7,7 +7,7 @@
 | suspended         | active     | entitlement_reinstate                 |
 | active, suspended | revoked    | entitlement_revoke                    |
 | active, suspended | expired    | entitlement_expire                    |
-| active, suspended | superseded | entitlement_grant of a variation      |
+| active            | superseded | entitlement_grant of a variation      |
 
 Scope items are suspended and reinstated on their own with the same services (pass
 `scope_items`) while the entitlement stays active.
@@ -80,6 +80,12 @@ def _already_done(idempotency_key: str | None) -> EntitlementEvent | None:
     return EntitlementEvent.objects.filter(idempotency_key=idempotency_key).first()
 
 
+def _require_reason(reason: str) -> None:
+    # Checked before anything changes, so a missing reason leaves no trace at all.
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Enter the reason"})
+
+
 def _record(
     entitlement: Entitlement,
     *,
@@ -92,8 +98,7 @@ def _record(
     idempotency_key: str | None = None,
     letter: bool = True,
 ) -> EntitlementEvent:
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter the reason"})
+    _require_reason(reason)
     event = EntitlementEvent.objects.create(
         entitlement=entitlement,
         scope_item=scope_item,
@@ -167,20 +172,21 @@ def entitlement_grant(
     previous = None
     if application.variation_of_id:
         previous = _lock(application.variation_of)
-        if previous.state not in LIVE:
+        # Only an active entitlement is varied: granting a variation of a suspended one
+        # would lift its suspension without anyone reinstating it.
+        if previous.state != EntitlementState.ACTIVE:
             _refuse(previous, "varied")
         previous_state = previous.state
-        _set_state(
-            previous,
-            EntitlementState.SUPERSEDED,
-            by=by,
-            reason=f"Superseded by the variation granted on application {application.reference}",
+        # One reason for the history row and the event, so the timeline matches history.
+        superseded_reason = (
+            f"Superseded by the variation granted on application {application.reference}"
         )
+        _set_state(previous, EntitlementState.SUPERSEDED, by=by, reason=superseded_reason)
         _record(
             previous,
             action=EventAction.SUPERSEDED,
             by=by,
-            reason=f"Replaced by a new entitlement after application {application.reference}",
+            reason=superseded_reason,
             from_state=previous_state,
             to_state=EntitlementState.SUPERSEDED,
             letter=False,
@@ -234,7 +240,10 @@ def entitlement_grant(
 
 
 def _items_of(entitlement: Entitlement, scope_items) -> list[ScopeItem]:
-    ids = {item.pk if isinstance(item, ScopeItem) else int(item) for item in scope_items}
+    try:
+        ids = {item.pk if isinstance(item, ScopeItem) else int(item) for item in scope_items}
+    except (TypeError, ValueError):
+        raise ValidationError({"scope_items": "Select scope items of this entitlement"}) from None
     items = list(ScopeItem.objects.select_for_update().filter(entitlement=entitlement, pk__in=ids))
     if len(items) != len(ids) or not ids:
         raise ValidationError({"scope_items": "Select scope items of this entitlement"})
@@ -251,6 +260,7 @@ def entitlement_suspend(
     idempotency_key: str | None = None,
 ) -> Entitlement:
     """Suspend the whole entitlement, or only `scope_items` of an active one."""
+    _require_reason(reason)
     entitlement = _lock(entitlement)
     if _already_done(idempotency_key):
         return entitlement
@@ -260,7 +270,9 @@ def entitlement_suspend(
         items = _items_of(entitlement, scope_items)
         for item in items:
             if item.state == ScopeItemState.SUSPENDED:
-                raise TransitionError(f"{item.subject_label} is already suspended")
+                raise TransitionError(
+                    f"{item.subject_label} of {entitlement.reference} is already suspended"
+                )
         for number, item in enumerate(items):
             item.state = ScopeItemState.SUSPENDED
             item.suspended_at = timezone.now()
@@ -306,6 +318,7 @@ def entitlement_reinstate(
     idempotency_key: str | None = None,
 ) -> Entitlement:
     """Reinstate a suspended entitlement, or suspended `scope_items` of an active one."""
+    _require_reason(reason)
     entitlement = _lock(entitlement)
     if _already_done(idempotency_key):
         return entitlement
@@ -315,7 +328,10 @@ def entitlement_reinstate(
         items = _items_of(entitlement, scope_items)
         for item in items:
             if item.state != ScopeItemState.SUSPENDED:
-                raise TransitionError(f"{item.subject_label} is not suspended")
+                raise TransitionError(
+                    f"{item.subject_label} of {entitlement.reference} is not suspended, so it "
+                    "cannot be reinstated"
+                )
         for number, item in enumerate(items):
             item.state = ScopeItemState.ACTIVE
             item.suspended_at = None
@@ -365,6 +381,7 @@ def _end(
     doing: str,
     subject: str,
 ) -> Entitlement:
+    _require_reason(reason)
     entitlement = _lock(entitlement)
     if _already_done(idempotency_key):
         return entitlement

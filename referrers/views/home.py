@@ -1,7 +1,7 @@
 """The home page of each role."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -37,10 +37,17 @@ class ReferrerHomeView(LoginRequiredMixin, TemplateView):
         profile = selectors.referrer_profile_of(self.request.user)
         employments = selectors.employments_of_referrer(profile) if profile else []
         today = timezone.localdate()
+        # The open applications, newest first: where to continue a draft or see its status.
+        open_applications = (
+            entitlement_selectors.open_applications_of_referrer(self.request.user)[:5]
+            if profile
+            else []
+        )
         return super().get_context_data(
             title="Your registration and employments",
             profile=profile,
             employments=employments,
+            open_applications=open_applications,
             today=today,
             breadcrumbs=[{"href": reverse("home"), "text": "Home"}],
             **kwargs,
@@ -54,6 +61,8 @@ class SupervisorHomeView(LoginRequiredMixin, TemplateView):
         page, pagination = paginate(self.request, selectors.supervisees_of(self.request.user))
         return super().get_context_data(
             title="Referrers you supervise",
+            to_endorse=list(entitlement_selectors.applications_to_endorse(self.request.user)),
+            today=timezone.localdate(),
             page=page,
             pagination=pagination,
             breadcrumbs=[{"href": reverse("home"), "text": "Home"}],
@@ -72,13 +81,21 @@ class DelegateHomeView(OrganisationMixin, TemplateView):
             self.request,
             selectors.employments_at(self.request.user, self.organisation, search=search),
         )
+        waiting = entitlement_selectors.application_queue(self.organisation).aggregate(
+            count=Count("id"), oldest=Min("submitted_at")
+        )
+        today = timezone.localdate()
         return super().get_context_data(
+            waiting_count=waiting["count"],
+            longest_wait=(today - timezone.localdate(waiting["oldest"])).days
+            if waiting["oldest"]
+            else None,
             appointments=selectors.delegate_appointments_of(self.request.user, self.organisation),
             procedure_version=entitlement_selectors.procedure_version_in_force(self.organisation),
             page=page,
             pagination=pagination,
             search=search,
-            today=timezone.localdate(),
+            today=today,
             **kwargs,
         )
 
@@ -111,6 +128,7 @@ class GovernanceHomeView(OrganisationMixin, TemplateView):
                 if a.is_current(today)
             ],
             agreements=selectors.agreements_of(self.organisation),
+            entitlement_counts=entitlement_selectors.entitlement_counts_at(self.organisation),
             today=today,
             **kwargs,
         )

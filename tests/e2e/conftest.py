@@ -84,3 +84,16 @@ def page(browser, live_server, seeded_demo):
 def screenshots_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def celery_worker(live_server):
+    """A real Celery worker (in a thread of this process) taking tasks from the configured
+    broker while the browser runs, so letters are rendered and e-mail sent as in production."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    app.control.purge()  # nothing left over from earlier tests
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
