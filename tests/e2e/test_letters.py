@@ -27,45 +27,37 @@ def private_media(settings, tmp_path):
 
 
 @pytest.fixture
-def signed_in_page(live_server, referrer):
+def signed_in_page(browser, live_server, referrer):
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     if not (Path(settings.BASE_DIR) / "static" / "compiled" / "app.mjs").exists():
         pytest.skip("static/compiled/ is not built (make frontend)")
-    from playwright.sync_api import sync_playwright
-
     client = Client()
     client.force_login(referrer)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(live_server.url)
-                else route.abort("blockedbyclient")
-            ),
-        )
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        yield context.new_page()
-        # Beside Playwright's running event loop, Django keeps the ORM calls of the test on a
-        # connection of their own; close it here, inside that loop, or PostgreSQL refuses to
-        # drop the test database at the end of the session.
-        connections.close_all()
-        browser.close()
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(live_server.url)
+            else route.abort("blockedbyclient")
+        ),
+    )
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    yield context.new_page()
+    # Beside Playwright's running event loop, Django keeps the ORM calls of the test on a
+    # connection of their own; close it here, or PostgreSQL refuses to drop the test database.
+    connections.close_all()
+    context.close()
 
 
 def assert_accessible(page):
