@@ -250,6 +250,37 @@ def _items_of(entitlement: Entitlement, scope_items) -> list[ScopeItem]:
     return items
 
 
+def _move_items(
+    entitlement: Entitlement,
+    items: list[ScopeItem],
+    to_state: str,
+    *,
+    by: Actor,
+    reason: str,
+    idempotency_key: str | None,
+) -> None:
+    """Suspend or reinstate `items`: one event each (the first carries the idempotency key),
+    and one letter, issued with the last, stating the scope after all of them."""
+    suspending = to_state == ScopeItemState.SUSPENDED
+    for number, item in enumerate(items):
+        from_state = item.state
+        item.state = to_state
+        item.suspended_at = timezone.now() if suspending else None
+        item.suspended_reason = reason.strip() if suspending else ""
+        _save(item, by=by, reason=reason)
+        _record(
+            entitlement,
+            action=EventAction.ITEM_SUSPENDED if suspending else EventAction.ITEM_REINSTATED,
+            by=by,
+            reason=reason,
+            from_state=from_state,
+            to_state=to_state,
+            scope_item=item,
+            idempotency_key=idempotency_key if number == 0 else None,
+            letter=number == len(items) - 1,
+        )
+
+
 @transaction.atomic
 def entitlement_suspend(
     *,
@@ -273,22 +304,14 @@ def entitlement_suspend(
                 raise TransitionError(
                     f"{item.subject_label} of {entitlement.reference} is already suspended"
                 )
-        for number, item in enumerate(items):
-            item.state = ScopeItemState.SUSPENDED
-            item.suspended_at = timezone.now()
-            item.suspended_reason = reason.strip()
-            _save(item, by=by, reason=reason)
-            _record(
-                entitlement,
-                action=EventAction.ITEM_SUSPENDED,
-                by=by,
-                reason=reason,
-                from_state=ScopeItemState.ACTIVE,
-                to_state=ScopeItemState.SUSPENDED,
-                scope_item=item,
-                idempotency_key=idempotency_key if number == 0 else None,
-                letter=number == len(items) - 1,
-            )
+        _move_items(
+            entitlement,
+            items,
+            ScopeItemState.SUSPENDED,
+            by=by,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
         subject = "Part of your entitlement has been suspended"
     else:
         if entitlement.state != EntitlementState.ACTIVE:
@@ -332,22 +355,14 @@ def entitlement_reinstate(
                     f"{item.subject_label} of {entitlement.reference} is not suspended, so it "
                     "cannot be reinstated"
                 )
-        for number, item in enumerate(items):
-            item.state = ScopeItemState.ACTIVE
-            item.suspended_at = None
-            item.suspended_reason = ""
-            _save(item, by=by, reason=reason)
-            _record(
-                entitlement,
-                action=EventAction.ITEM_REINSTATED,
-                by=by,
-                reason=reason,
-                from_state=ScopeItemState.SUSPENDED,
-                to_state=ScopeItemState.ACTIVE,
-                scope_item=item,
-                idempotency_key=idempotency_key if number == 0 else None,
-                letter=number == len(items) - 1,
-            )
+        _move_items(
+            entitlement,
+            items,
+            ScopeItemState.ACTIVE,
+            by=by,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
         subject = "Part of your entitlement has been reinstated"
     else:
         if entitlement.state != EntitlementState.SUSPENDED:
