@@ -168,7 +168,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # A letter whose task was lost (the broker was down when its change committed) is
+    # enqueued again; rendering is idempotent, so nothing is rendered twice.
+    "letters-render-pending": {
+        "task": "entitlements.letters_render_pending",
+        "schedule": 15 * 60,
+    },
+}
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

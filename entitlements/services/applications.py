@@ -521,7 +521,14 @@ def variation_start(*, entitlement: Entitlement, by: User) -> Application:
     entitlement = Entitlement.objects.select_for_update(of=("self",)).get(pk=entitlement.pk)
     if entitlement.referrer.user_id != by.pk:
         raise PermissionDenied("Only the referrer can ask to change their entitlement")
-    if entitlement.state not in (EntitlementState.ACTIVE, EntitlementState.SUSPENDED):
+    if entitlement.state == EntitlementState.SUSPENDED:
+        # Its grant could not supersede it (lifecycle.entitlement_grant refuses), so do not
+        # let the referrer fill in an application that cannot be granted.
+        raise ValidationError(
+            f"{entitlement.reference} is suspended: you can ask to change its scope once it "
+            "has been reinstated"
+        )
+    if entitlement.state != EntitlementState.ACTIVE:
         raise ValidationError(
             f"{entitlement.reference} is {entitlement.get_state_display().lower()}: "
             "apply again instead"

@@ -216,8 +216,25 @@ def entitlement_grant(
             "This referrer already holds a live entitlement of this kind for this employment; "
             "vary that one instead"
         ) from None
+    # A scope item suspended on the entitlement being varied stays suspended on the new one,
+    # with its reason: a variation never lifts a suspension (only a reinstatement does).
+    still_suspended = (
+        {
+            (old.examination_id, old.group_id): old
+            for old in previous.scope_items.filter(state=ScopeItemState.SUSPENDED)
+        }
+        if previous
+        else {}
+    )
+    carried = []
     for item in items:
         scope_item = ScopeItem(entitlement=entitlement, **item.__dict__)
+        old = still_suspended.get((item.examination_id, item.group_id))
+        if old is not None:
+            scope_item.state = ScopeItemState.SUSPENDED
+            scope_item.suspended_at = old.suspended_at
+            scope_item.suspended_reason = old.suspended_reason
+            carried.append((scope_item, old))
         scope_item.full_clean(exclude=["entitlement"])
         _save(scope_item, by=by, reason="Granted")
     _record(
@@ -227,6 +244,19 @@ def entitlement_grant(
         reason=decision.rationale,
         to_state=EntitlementState.ACTIVE,
     )
+    # The grant's letter (above) already states these items as suspended.
+    for scope_item, old in carried:
+        _record(
+            entitlement,
+            action=EventAction.ITEM_SUSPENDED,
+            by=by,
+            reason=f"Still suspended, as it was on {previous.reference}: "
+            f"{old.suspended_reason or 'no reason recorded'}",
+            from_state=ScopeItemState.ACTIVE,
+            to_state=ScopeItemState.SUSPENDED,
+            scope_item=scope_item,
+            letter=False,
+        )
     _tell_referrer(
         entitlement,
         subject="Your entitlement has been granted",

@@ -228,11 +228,6 @@ class VariationStartView(ReferrerEntitlementMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         entitlement = self.get_entitlement()
         try:
-            if entitlement.state == EntitlementState.SUSPENDED:
-                raise ValidationError(
-                    f"{entitlement.reference} is suspended: you can ask to change its scope "
-                    "once it has been reinstated"
-                )
             application = services.variation_start(entitlement=entitlement, by=request.user)
         except ValidationError as error:
             errors = [{"text": message} for message in error.messages]

@@ -409,6 +409,19 @@ def test_the_sweep_enqueues_letters_whose_task_was_lost(letter, monkeypatch):
     assert queued == [{"letter_id": letter.pk}]
 
 
+def test_beat_runs_the_sweep_every_quarter_of_an_hour():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert schedule["entitlements.letters_render_pending"] == 15 * 60
+    assert set(schedule) <= set(app.tasks), "beat names a task no worker has"
+
+
 # --- Download and progress, only for those who may ------------------------------------------
 
 

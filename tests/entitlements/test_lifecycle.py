@@ -300,6 +300,44 @@ def test_a_suspended_entitlement_is_not_varied_round_its_suspension(entitlement,
     assert application.status == ApplicationStatus.UNDER_REVIEW
 
 
+def test_a_suspended_entitlement_cannot_be_asked_to_change(entitlement, people):
+    """The referrer is told before filling in an application that could not be granted."""
+    put_in(entitlement, SUSPENDED, people)
+    before = snapshot(entitlement)
+    with pytest.raises(ValidationError, match="suspended: you can ask to change its scope once"):
+        services.variation_start(entitlement=entitlement, by=people["referrer"])
+    assert snapshot(entitlement) == before
+
+
+def test_a_variation_keeps_a_suspended_scope_item_suspended(entitlement, people, catalogue):
+    """A variation replaces the scope, but never lifts a suspension: an item suspended on the
+    old entitlement is suspended on the new one, with its reason, and its letter says so."""
+    xr, ct = entitlement.scope_items.order_by("id")
+    services.entitlement_suspend(
+        entitlement=entitlement, by=people["delegate"], reason=REASON, scope_items=[ct]
+    )
+    ct.refresh_from_db()
+
+    new = vary(entitlement, people, catalogue)
+
+    items = {i.examination.code: i for i in new.scope_items.select_related("examination")}
+    assert {code: i.state for code, i in items.items()} == {
+        "XCHES": ScopeItemState.ACTIVE,
+        "CHEAC": ScopeItemState.SUSPENDED,
+        "MKNEE": ScopeItemState.ACTIVE,
+    }
+    carried = items["CHEAC"]
+    assert (carried.suspended_reason, carried.suspended_at) == (REASON, ct.suspended_at)
+    [event] = new.events.filter(action=EventAction.ITEM_SUSPENDED)
+    assert event.scope_item == carried
+    assert event.reason == f"Still suspended, as it was on {entitlement.reference}: {REASON}"
+    # One letter for the grant, stating the item as suspended.
+    [letter] = Letter.objects.filter(event__entitlement=new)
+    assert letter.event.action == EventAction.GRANTED
+    states = {row["code"]: row["state"] for row in letter.content["scope"]}
+    assert states == {"XCHES": "Active", "CHEAC": "Suspended", "MKNEE": "Active"}
+
+
 # --- Scope items on their own --------------------------------------------------------------
 
 
