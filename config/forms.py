@@ -155,7 +155,9 @@ def nhsuk_field(
         return {
             "component": "checkboxes",
             "params": {
-                **common,
+                # The one checkbox takes the field's id (error summary links go to it); the
+                # wrapper gets none, or the page would hold the same id twice.
+                **{k: v for k, v in common.items() if k != "id"},
                 "idPrefix": bf.auto_id,
                 "items": [
                     {

@@ -40,6 +40,11 @@ def catalogue(trust):
     ]
 
 
+def duplicate_ids(response) -> list[str]:
+    ids = re.findall(r'\sid="([^"]+)"', response.content.decode())
+    return sorted({i for i in ids if ids.count(i) > 1})
+
+
 def test_every_page_renders_with_one_h1(client, trust, org_admin, catalogue, make_draft, today):
     draft = make_draft()
     published = services.procedure_version_publish(version=make_draft(), by=org_admin)
@@ -61,6 +66,8 @@ def test_every_page_renders_with_one_h1(client, trust, org_admin, catalogue, mak
         response = client.get(url)
         assert response.status_code == 200, url
         assert h1_count(response) == 1, url
+        # A label or an error summary link would find the wrong element.
+        assert duplicate_ids(response) == [], url
 
 
 def test_the_catalogue_lists_flags_as_tags(client, catalogue, org_admin):
