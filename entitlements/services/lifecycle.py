@@ -40,6 +40,7 @@ from ..models import (
     EntitlementEvent,
     EntitlementState,
     EventAction,
+    ExaminationGroup,
     ScopeItem,
     ScopeItemState,
 )
@@ -216,20 +217,19 @@ def entitlement_grant(
             "This referrer already holds a live entitlement of this kind for this employment; "
             "vary that one instead"
         ) from None
-    # A scope item suspended on the entitlement being varied stays suspended on the new one,
-    # with its reason: a variation never lifts a suspension (only a reinstatement does).
-    still_suspended = (
-        {
-            (old.examination_id, old.group_id): old
-            for old in previous.scope_items.filter(state=ScopeItemState.SUSPENDED)
-        }
-        if previous
-        else {}
+    # A variation never lifts a suspension (only a reinstatement does): a new item covering
+    # any examination of an item suspended on the entitlement being varied is suspended too,
+    # with that item's reason. A group that takes in a suspended examination is suspended
+    # whole: failing closed, the delegate can reinstate it by hand.
+    suspended = (
+        list(previous.scope_items.filter(state=ScopeItemState.SUSPENDED)) if previous else []
     )
+    covers = _examinations_covered(suspended, items) if suspended else {}
     carried = []
     for item in items:
         scope_item = ScopeItem(entitlement=entitlement, **item.__dict__)
-        old = still_suspended.get((item.examination_id, item.group_id))
+        mine = covers.get(_subject(item), set())
+        old = next((o for o in suspended if covers[_subject(o)] & mine), None)
         if old is not None:
             scope_item.state = ScopeItemState.SUSPENDED
             scope_item.suspended_at = old.suspended_at
@@ -250,8 +250,12 @@ def entitlement_grant(
             entitlement,
             action=EventAction.ITEM_SUSPENDED,
             by=by,
-            reason=f"Still suspended, as it was on {previous.reference}: "
-            f"{old.suspended_reason or 'no reason recorded'}",
+            reason=(
+                "Still suspended, as it was"
+                if _subject(old) == _subject(scope_item)
+                else f"Suspended, as {old.subject_label} was"
+            )
+            + f" on {previous.reference}: {old.suspended_reason or 'no reason recorded'}",
             from_state=ScopeItemState.ACTIVE,
             to_state=ScopeItemState.SUSPENDED,
             scope_item=scope_item,
@@ -264,6 +268,26 @@ def entitlement_grant(
         "prepared.",
     )
     return entitlement
+
+
+def _subject(item) -> tuple:
+    return (item.examination_id, item.group_id)
+
+
+def _examinations_covered(*item_lists) -> dict[tuple, set[int]]:
+    """For each item's subject, the ids of the examinations it covers (a group's members)."""
+    subjects = {_subject(item) for items in item_lists for item in items}
+    group_ids = {group for _, group in subjects if group}
+    members: dict[int, set[int]] = {}
+    through = ExaminationGroup.examinations.through
+    for group, examination in through.objects.filter(examinationgroup_id__in=group_ids).values_list(
+        "examinationgroup_id", "examination_id"
+    ):
+        members.setdefault(group, set()).add(examination)
+    return {
+        (examination, group): ({examination} if examination else members.get(group, set()))
+        for examination, group in subjects
+    }
 
 
 # --- Suspend and reinstate -----------------------------------------------------------------

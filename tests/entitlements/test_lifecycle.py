@@ -338,6 +338,50 @@ def test_a_variation_keeps_a_suspended_scope_item_suspended(entitlement, people,
     assert states == {"XCHES": "Active", "CHEAC": "Suspended", "MKNEE": "Active"}
 
 
+def test_a_variation_cannot_lift_a_suspension_by_asking_for_a_group(
+    entitlement, people, catalogue, org_admin, trust
+):
+    """Swapping a suspended examination for a group that includes it would lift the
+    suspension: the group is granted suspended, saying which item's suspension it carries."""
+    referrer = people["referrer"]
+    xr, ct = entitlement.scope_items.order_by("id")
+    services.entitlement_suspend(
+        entitlement=entitlement, by=people["delegate"], reason=REASON, scope_items=[ct]
+    )
+    head_and_knee = services.examination_group_create(
+        organisation=trust,
+        name="Head and knee",
+        examinations=[catalogue["ct_head"], catalogue["mr_knee"]],
+        by=org_admin,
+    )
+    application = services.variation_start(entitlement=entitlement, by=referrer)
+    copied_ct = application.scope_items.get(examination=catalogue["ct_head"])
+    services.application_scope_item_remove(item=copied_ct, by=referrer)
+    services.application_scope_item_add(
+        application=application,
+        by=referrer,
+        request=ScopeRequest(group=head_and_knee, age_min=16, settings=("ED",)),
+    )
+    services.evidence_add(application=application, by=referrer, upload=pdf_upload(), kind="other")
+    services.application_submit(application=application, by=referrer)
+    services.application_endorse(
+        application=application, by=people["supervisor"], outcome="endorsed"
+    )
+    new = services.application_decide(
+        application=application, by=people["delegate"], outcome="granted", rationale="OK"
+    ).entitlement
+
+    states = {(i.examination_id, i.group_id): i.state for i in new.scope_items.all()}
+    assert states == {
+        (catalogue["xr_chest"].pk, None): ScopeItemState.ACTIVE,
+        (None, head_and_knee.pk): ScopeItemState.SUSPENDED,
+    }
+    [event] = new.events.filter(action=EventAction.ITEM_SUSPENDED)
+    assert event.reason == (
+        f"Suspended, as CT Head with contrast (CHEAC) was on {entitlement.reference}: {REASON}"
+    )
+
+
 # --- Scope items on their own --------------------------------------------------------------
 
 
