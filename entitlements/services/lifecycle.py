@@ -222,7 +222,13 @@ def entitlement_grant(
     # with that item's reason. A group that takes in a suspended examination is suspended
     # whole: failing closed, the delegate can reinstate it by hand.
     suspended = (
-        list(previous.scope_items.filter(state=ScopeItemState.SUSPENDED)) if previous else []
+        list(
+            previous.scope_items.filter(state=ScopeItemState.SUSPENDED).select_related(
+                "examination", "group"
+            )
+        )
+        if previous
+        else []
     )
     covers = _examinations_covered(suspended, items) if suspended else {}
     carried = []
