@@ -341,6 +341,64 @@ def _move_items(
         )
 
 
+def _suspend_or_reinstate(
+    entitlement: Entitlement,
+    *,
+    suspending: bool,
+    by: Actor,
+    reason: str,
+    scope_items,
+    idempotency_key: str | None,
+) -> Entitlement:
+    """The two directions of one switch: the whole entitlement, or scope items of an active
+    one, between active and suspended."""
+    _require_reason(reason)
+    entitlement = _lock(entitlement)
+    if _already_done(idempotency_key):
+        return entitlement
+    word = "suspended" if suspending else "reinstated"
+    if scope_items is not None:
+        if entitlement.state != EntitlementState.ACTIVE:
+            _refuse(entitlement, "changed item by item")
+        items = _items_of(entitlement, scope_items)
+        for item in items:
+            if (item.state == ScopeItemState.SUSPENDED) == suspending:
+                raise TransitionError(
+                    f"{item.subject_label} of {entitlement.reference} is already suspended"
+                    if suspending
+                    else f"{item.subject_label} of {entitlement.reference} is not suspended, "
+                    "so it cannot be reinstated"
+                )
+        _move_items(
+            entitlement,
+            items,
+            ScopeItemState.SUSPENDED if suspending else ScopeItemState.ACTIVE,
+            by=by,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+        subject = f"Part of your entitlement has been {word}"
+    else:
+        from_state, to_state = EntitlementState.ACTIVE, EntitlementState.SUSPENDED
+        if not suspending:
+            from_state, to_state = to_state, from_state
+        if entitlement.state != from_state:
+            _refuse(entitlement, word)
+        _set_state(entitlement, to_state, by=by, reason=reason)
+        _record(
+            entitlement,
+            action=EventAction.SUSPENDED if suspending else EventAction.REINSTATED,
+            by=by,
+            reason=reason,
+            from_state=from_state,
+            to_state=to_state,
+            idempotency_key=idempotency_key,
+        )
+        subject = f"Your entitlement has been {word}"
+    _tell_referrer(entitlement, subject=subject, body=reason.strip())
+    return entitlement
+
+
 @transaction.atomic
 def entitlement_suspend(
     *,
@@ -351,44 +409,14 @@ def entitlement_suspend(
     idempotency_key: str | None = None,
 ) -> Entitlement:
     """Suspend the whole entitlement, or only `scope_items` of an active one."""
-    _require_reason(reason)
-    entitlement = _lock(entitlement)
-    if _already_done(idempotency_key):
-        return entitlement
-    if scope_items is not None:
-        if entitlement.state != EntitlementState.ACTIVE:
-            _refuse(entitlement, "changed item by item")
-        items = _items_of(entitlement, scope_items)
-        for item in items:
-            if item.state == ScopeItemState.SUSPENDED:
-                raise TransitionError(
-                    f"{item.subject_label} of {entitlement.reference} is already suspended"
-                )
-        _move_items(
-            entitlement,
-            items,
-            ScopeItemState.SUSPENDED,
-            by=by,
-            reason=reason,
-            idempotency_key=idempotency_key,
-        )
-        subject = "Part of your entitlement has been suspended"
-    else:
-        if entitlement.state != EntitlementState.ACTIVE:
-            _refuse(entitlement, "suspended")
-        _set_state(entitlement, EntitlementState.SUSPENDED, by=by, reason=reason)
-        _record(
-            entitlement,
-            action=EventAction.SUSPENDED,
-            by=by,
-            reason=reason,
-            from_state=EntitlementState.ACTIVE,
-            to_state=EntitlementState.SUSPENDED,
-            idempotency_key=idempotency_key,
-        )
-        subject = "Your entitlement has been suspended"
-    _tell_referrer(entitlement, subject=subject, body=reason.strip())
-    return entitlement
+    return _suspend_or_reinstate(
+        entitlement,
+        suspending=True,
+        by=by,
+        reason=reason,
+        scope_items=scope_items,
+        idempotency_key=idempotency_key,
+    )
 
 
 @transaction.atomic
@@ -401,45 +429,14 @@ def entitlement_reinstate(
     idempotency_key: str | None = None,
 ) -> Entitlement:
     """Reinstate a suspended entitlement, or suspended `scope_items` of an active one."""
-    _require_reason(reason)
-    entitlement = _lock(entitlement)
-    if _already_done(idempotency_key):
-        return entitlement
-    if scope_items is not None:
-        if entitlement.state != EntitlementState.ACTIVE:
-            _refuse(entitlement, "changed item by item")
-        items = _items_of(entitlement, scope_items)
-        for item in items:
-            if item.state != ScopeItemState.SUSPENDED:
-                raise TransitionError(
-                    f"{item.subject_label} of {entitlement.reference} is not suspended, so it "
-                    "cannot be reinstated"
-                )
-        _move_items(
-            entitlement,
-            items,
-            ScopeItemState.ACTIVE,
-            by=by,
-            reason=reason,
-            idempotency_key=idempotency_key,
-        )
-        subject = "Part of your entitlement has been reinstated"
-    else:
-        if entitlement.state != EntitlementState.SUSPENDED:
-            _refuse(entitlement, "reinstated")
-        _set_state(entitlement, EntitlementState.ACTIVE, by=by, reason=reason)
-        _record(
-            entitlement,
-            action=EventAction.REINSTATED,
-            by=by,
-            reason=reason,
-            from_state=EntitlementState.SUSPENDED,
-            to_state=EntitlementState.ACTIVE,
-            idempotency_key=idempotency_key,
-        )
-        subject = "Your entitlement has been reinstated"
-    _tell_referrer(entitlement, subject=subject, body=reason.strip())
-    return entitlement
+    return _suspend_or_reinstate(
+        entitlement,
+        suspending=False,
+        by=by,
+        reason=reason,
+        scope_items=scope_items,
+        idempotency_key=idempotency_key,
+    )
 
 
 # --- Final states --------------------------------------------------------------------------
