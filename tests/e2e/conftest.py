@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.e2e.helpers import local_context
+
 # Playwright's sync API runs an asyncio event loop in this thread, so Django's async-safety
 # check would refuse the ORM calls the fixtures make (the live server runs in its own thread).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -60,19 +62,7 @@ def seeded_demo(transactional_db):
 @pytest.fixture
 def page(browser, live_server, seeded_demo):
     """A new browser context and page; `page.responses` lists every response it received."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    # Only the live server: the NHS.UK fonts on assets.nhs.uk (and anything else outside) are
-    # refused at once rather than left to time out on a closed network.
-    origin = live_server.url
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(origin)
-            else route.abort("blockedbyclient")
-        ),
-    )
+    context = local_context(browser, live_server.url)
     page = context.new_page()
     page.responses = []
     page.on("response", lambda response: page.responses.append(response))

@@ -10,7 +10,7 @@ from django.db import connections
 from pypdf import PdfReader
 
 from entitlements.models import Application, Entitlement
-from tests.e2e.helpers import assert_accessible, assert_single_h1, sign_in
+from tests.e2e.helpers import assert_accessible, assert_single_h1, local_context, sign_in
 from tests.journeys import PDF_BYTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,21 +27,9 @@ def journey_page(request, browser, live_server, seeded_demo, celery_worker, tmp_
     letters and private files kept in a temporary folder."""
     default = {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path / "media")}}
     settings.STORAGES = {**settings.STORAGES, "default": default}
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 1280, "height": 900},
-        java_script_enabled=request.param,
-        accept_downloads=True,
-    )
-    context.set_default_timeout(15_000)
     origin = live_server.url
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(origin)
-            else route.abort("blockedbyclient")
-        ),
+    context = local_context(
+        browser, origin, java_script_enabled=request.param, accept_downloads=True
     )
     page = context.new_page()
     page.javascript = request.param
@@ -50,15 +38,7 @@ def journey_page(request, browser, live_server, seeded_demo, celery_worker, tmp_
         # axe runs as a script in the page, which a page without JavaScript cannot do. Each
         # page the journey reaches is copied, without its scripts, into a page of a second
         # context at the same address and scanned there: the document the user had.
-        scanning = browser.new_context(base_url=origin, viewport={"width": 1280, "height": 900})
-        scanning.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(origin) and route.request.resource_type != "script"
-                else route.abort("blockedbyclient")
-            ),
-        )
+        scanning = local_context(browser, origin, scripts=False)
         page.scanner = scanning.new_page()
     yield page
     # The ORM calls of this test run on a connection of their own beside Playwright's event

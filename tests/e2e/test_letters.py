@@ -12,6 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from entitlements.services.letters import letter_render
+from tests.e2e.helpers import local_context
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -34,16 +35,7 @@ def signed_in_page(browser, live_server, referrer):
         pytest.skip("static/compiled/ is not built (make frontend)")
     client = Client()
     client.force_login(referrer)
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(live_server.url)
-            else route.abort("blockedbyclient")
-        ),
-    )
+    context = local_context(browser, live_server.url)
     context.add_cookies(
         [
             {
