@@ -31,9 +31,23 @@ from .procedures import (
     RequirementTrigger,
     TrainingKind,
 )
+from .register import (
+    ApiClient,
+    BundleStatus,
+    LetterBundle,
+    LookupChannel,
+    RegisterLookup,
+    RisExport,
+)
 from .scope import CareSetting
 
 __all__ = [
+    "ApiClient",
+    "BundleStatus",
+    "LetterBundle",
+    "LookupChannel",
+    "RegisterLookup",
+    "RisExport",
     "Application",
     "ApplicationScopeItem",
     "ApplicationStatus",
