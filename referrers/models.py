@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["full_name"]
+        # The register lists people by name: with this index its first page is read in name
+        # order and stops after a page, instead of sorting every entitlement (50,000 rows).
+        indexes = [models.Index(fields=["full_name"], name="user_full_name_idx")]
 
     def __str__(self) -> str:
         return self.full_name or self.email

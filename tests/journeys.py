@@ -85,10 +85,12 @@ def apply(
     supervisor,
     until: str = "submitted",
     kind: str = "referral",
+    employment=None,
 ):
     """Run a referrer's application through the services: `until` is one of "draft",
-    "submitted" (awaiting endorsement) or "endorsed" (under review)."""
-    employment = referrer.referrer_profile.employments.get(organisation__isnull=False)
+    "submitted" (awaiting endorsement) or "endorsed" (under review). Each of `examinations`
+    is an examination (asked for with the usual ED conditions) or a ScopeRequest."""
+    employment = employment or referrer.referrer_profile.employments.get(organisation__isnull=False)
     application = services.application_start(
         by=referrer,
         employment_id=employment.pk,
@@ -105,18 +107,17 @@ def apply(
         accountability_line="Clinical lead for emergency medicine",
     )
     for examination in examinations:
-        services.application_scope_item_add(
-            application=application,
-            by=referrer,
-            request=ScopeRequest(
+        request = examination
+        if not isinstance(request, ScopeRequest):
+            request = ScopeRequest(
                 examination=examination,
                 age_min=16,
                 age_max=None,
                 settings=("ED", "MIU"),
                 clinical_indications="Suspected fracture or as iRefer",
                 exclusions="No pregnancy-possible patients",
-            ),
-        )
+            )
+        services.application_scope_item_add(application=application, by=referrer, request=request)
     services.evidence_add(
         application=application, by=referrer, upload=pdf_upload(), kind="competency"
     )

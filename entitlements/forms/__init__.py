@@ -1,2 +1,2 @@
 """Forms of the entitlements app, one module per subject (catalogue and procedures,
-applications, decisions, records, letters). Import from the module."""
+applications, decisions, records, letters, the register). Import from the module."""
