@@ -69,8 +69,8 @@ RUN SECRET_KEY="collectstatic-at-build-time-only-this-is-not-the-real-key-012345
     DATABASE_URL="postgres://build:build@localhost:5432/build" \
     REDIS_URL="redis://localhost:6379/0" \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/media /app/var \
-    && chown app:app /app/media /app/var
+    && mkdir -p /app/media /app/var/ris-exports \
+    && chown -R app:app /app/media /app/var
 
 USER 10001:10001
 

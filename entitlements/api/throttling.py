@@ -1,0 +1,86 @@
+"""Per-client rate limits, counted in the Django cache (Redis in production, so every web
+process shares one count).
+
+Each client may make `ApiClient.rate_limit_per_minute` requests in any minute, estimated
+with a sliding window: this minute's count plus the previous minute's, weighted by how much
+of it still falls within the last 60 seconds. Two cache calls a request (`incr`, `get`);
+refused requests count too, so a client that keeps hammering stays refused. Past the limit
+the API answers 429 with `Retry-After`.
+
+If the cache cannot be reached the request is allowed and the failure logged: a rate limit
+protects the service, and refusing every RIS lookup because Redis is down would do more harm.
+"""
+
+import logging
+import math
+import time
+
+from django.core.cache import caches
+from rest_framework.throttling import BaseThrottle
+
+from ..models import ApiClient
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+
+
+def _key(client: ApiClient, window: int) -> str:
+    # The hash prefix (random per token) rather than the id, so counts never carry over to
+    # another client, even across databases sharing one Redis.
+    return f"api-rate:{client.token_hash[:32]}:{window}"
+
+
+def seconds_until_allowed(*, count: int, previous: int, elapsed: float, limit: int) -> float:
+    """How long until one more request fits under `limit` (for Retry-After)."""
+    w = WINDOW_SECONDS
+    if previous and count + 1 <= limit:
+        # Later this minute, once enough of the previous minute has slid out of view.
+        return max(0.0, w * (1 - (limit - count - 1) / previous) - elapsed)
+    # Next minute, once enough of this one has slid out of view.
+    return (w - elapsed) + w * max(0.0, 1 - (limit - 1) / count)
+
+
+class ApiClientRateThrottle(BaseThrottle):
+    cache_alias = "default"
+
+    def __init__(self):
+        self._wait: float | None = None
+
+    def allow_request(self, request, view) -> bool:
+        client = request.auth
+        if not isinstance(client, ApiClient):
+            return True
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        cache = caches[self.cache_alias]
+        try:
+            count = self._increment(cache, _key(client, window))
+            previous = cache.get(_key(client, window - 1)) or 0
+        except Exception:  # the cache is down: allow, and say so in the log
+            logger.exception("API rate limit not checked: the cache cannot be reached")
+            return True
+        elapsed = now - window * WINDOW_SECONDS
+        estimate = count + previous * (WINDOW_SECONDS - elapsed) / WINDOW_SECONDS
+        if estimate <= client.rate_limit_per_minute:
+            return True
+        self._wait = seconds_until_allowed(
+            count=count, previous=previous, elapsed=elapsed, limit=client.rate_limit_per_minute
+        )
+        return False
+
+    @staticmethod
+    def _increment(cache, key: str) -> int:
+        # Kept for two windows: the next minute still weighs this one.
+        if cache.add(key, 1, timeout=2 * WINDOW_SECONDS + 5):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=2 * WINDOW_SECONDS + 5)
+            return 1
+
+    def wait(self) -> int | None:
+        if self._wait is None:
+            return None
+        return max(1, math.ceil(self._wait))
