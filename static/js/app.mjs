@@ -2,5 +2,6 @@
 import { initAll } from "./nhsuk-frontend.min.js";
 // Served from static/js/ (the build copies only app.mjs into compiled/).
 import "../js/letters.mjs";
+import "../js/letter_bundles.mjs";
 
 initAll();
