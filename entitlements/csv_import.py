@@ -118,11 +118,13 @@ def catalogue_row_problems(rows: Iterable[ExaminationRow]) -> list[ImportProblem
     return problems
 
 
-def _header_problems(header: list[str]) -> list[ImportProblem]:
+def header_problems(header: list[str], columns: tuple[str, ...]) -> list[ImportProblem]:
+    """What is wrong with a CSV file's header line, given the columns its format has (any
+    CSV import of ours: the catalogue here, training records in `training.csv_import`)."""
     problems = []
-    missing = [c for c in COLUMNS if c not in header]
-    extra = [c or "(blank)" for c in header if c not in COLUMNS]
-    repeated = sorted({c for c in header if c in COLUMNS and header.count(c) > 1})
+    missing = [c for c in columns if c not in header]
+    extra = [c or "(blank)" for c in header if c not in columns]
+    repeated = sorted({c for c in header if c in columns and header.count(c) > 1})
     if missing:
         problems.append(ImportProblem(1, f"The header is missing: {', '.join(missing)}"))
     if extra:
@@ -135,7 +137,7 @@ def _header_problems(header: list[str]) -> list[ImportProblem]:
         problems.append(ImportProblem(1, f"The header repeats: {', '.join(repeated)}"))
     if problems:
         problems.append(
-            ImportProblem(1, f"The first line must name these columns: {','.join(COLUMNS)}")
+            ImportProblem(1, f"The first line must name these columns: {','.join(columns)}")
         )
     return problems
 
@@ -165,9 +167,9 @@ def parse_catalogue_csv(data: bytes) -> ParsedCatalogue:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [c.strip().lower().replace(" ", "_") for c in next(reader)]
-        header_problems = _header_problems(header)
-        if header_problems:
-            result.problems.extend(header_problems)
+        wrong_header = header_problems(header, COLUMNS)
+        if wrong_header:
+            result.problems.extend(wrong_header)
             return result
         line_read = reader.line_num
         for cells in reader:

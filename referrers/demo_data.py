@@ -453,3 +453,76 @@ APPLICATIONS = [
         "First-contact physiotherapist for musculoskeletal injuries in ED.",
     ),
 ]
+
+
+# Training records (principle 4), dated from the day of loading so their state stays the same
+# whatever day the demo is loaded. The acute trust's procedure gives radiation protection and
+# referral guidelines 36 months and warns 60 days before expiry, so Ben Carver's radiation
+# protection is about to expire; Grace Pemberton's contrast safety waits for a delegate.
+@dataclass(frozen=True)
+class TrainingRecordSpec:
+    referrer: str  # a ReferrerSpec key
+    kind: str
+    provider: str
+    title: str
+    months_ago: int  # completed this many months before the day of loading...
+    days_later: int = 0  # ...plus this many days
+    verified: bool = True
+    hours: str | None = None
+
+
+TRAINING_RECORDS = [
+    TrainingRecordSpec(
+        "referrer",
+        "referral_guidelines",
+        "Royal College of Radiologists",
+        "iRefer: making the best use of clinical radiology",
+        14,
+    ),
+    TrainingRecordSpec(
+        "carver",
+        "radiation_protection",
+        "NHS England e-Learning for Healthcare",
+        "IR(ME)R for referrers",
+        36,
+        days_later=20,  # expires in 20 days
+    ),
+    TrainingRecordSpec(
+        "carver",
+        "referral_guidelines",
+        "Royal College of Radiologists",
+        "iRefer: making the best use of clinical radiology",
+        10,
+    ),
+    TrainingRecordSpec(
+        "carver",
+        "cpd",
+        "Wessex Imaging Network",
+        "Plain film interpretation study day",
+        3,
+        hours="6",
+    ),
+    TrainingRecordSpec(
+        "pemberton",
+        "radiation_protection",
+        "NHS England e-Learning for Healthcare",
+        "IR(ME)R for referrers",
+        12,
+    ),
+    TrainingRecordSpec(
+        "pemberton",
+        "referral_guidelines",
+        "Royal College of Radiologists",
+        "iRefer: making the best use of clinical radiology",
+        6,
+    ),
+    TrainingRecordSpec(
+        "pemberton",
+        "contrast_safety",
+        "Casterbridge radiology department",
+        "Contrast media safety for referrers",
+        0,
+        days_later=-7,
+        verified=False,  # waiting for a delegate
+    ),
+]

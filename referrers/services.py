@@ -7,7 +7,7 @@ names the actor.
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
@@ -163,6 +163,95 @@ def referrer_profile_save(
     profile.registration_expires_on = registration_expires_on
     profile.full_clean()
     save_attributed(profile, by=by, reason="Registration details saved")
+    return profile
+
+
+@transaction.atomic
+def registration_mark_lapsed(
+    *, referrer: ReferrerProfile, by: User, reason: str
+) -> ReferrerProfile:
+    """A delegate records that `referrer`'s professional registration has lapsed (they
+    checked the regulator's register), with why; history names them. The control run's
+    `registration.lapse` rule then suspends the referrer's entitlements.
+
+    Only a current entitlement delegate of an organisation that employs or entitles the
+    referrer may, never for their own registration; a registration already marked lapsed is
+    refused. Refusals raise ValidationError (PermissionDenied for authority) and change nothing.
+    """
+    from training import selectors as training_selectors  # training builds on referrers
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Enter how you know the registration has lapsed"})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "The reason must be 2,000 characters or fewer"})
+    profile = ReferrerProfile.objects.select_for_update(of=("self",)).get(pk=referrer.pk)
+    if profile.user_id == by.pk:
+        raise ValidationError("You cannot mark your own registration as lapsed")
+    if training_selectors.delegate_organisation_for(by, profile) is None:
+        raise PermissionDenied(
+            "Only an entitlement delegate of an organisation that employs or entitles "
+            f"{profile.user.full_name} can mark their registration as lapsed"
+        )
+    if profile.registration_lapsed:
+        raise ValidationError(f"{profile.user.full_name}'s registration is already marked lapsed")
+    profile.registration_lapsed = True
+    save_attributed(profile, by=by, reason=f"Registration marked lapsed: {reason}"[:100])
+    # The history row keeps 100 characters of the reason; the referrer is told all of it.
+    notification_send(
+        user=profile.user,
+        subject="Your professional registration has been marked as lapsed",
+        body=f"{by.full_name} marked your {profile.regulator} registration "
+        f"{profile.registration_number} as lapsed: {reason}\n\nYou cannot refer for imaging "
+        "until it is renewed. Tell your entitlement delegate when it has been.",
+    )
+    return profile
+
+
+@transaction.atomic
+def registration_confirm_renewed(
+    *, referrer: ReferrerProfile, by: User, renewal_due_on: datetime.date, reason: str
+) -> ReferrerProfile:
+    """A delegate records that `referrer`'s registration is current again (they checked the
+    regulator's register): the lapsed mark is cleared and the next renewal date set; history
+    names them. Entitlements the `registration.lapse` rule suspended are not lifted here: the
+    control run queues them for a delegate to reinstate.
+
+    The same people as `registration_mark_lapsed` may do it; the next renewal date must be
+    after today; a registration that is neither marked lapsed nor past its renewal date is
+    refused. Refusals change nothing.
+    """
+    from training import selectors as training_selectors  # training builds on referrers
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Enter how you know the registration is current"})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "The reason must be 2,000 characters or fewer"})
+    today = timezone.localdate()
+    if renewal_due_on <= today:
+        raise ValidationError({"renewal_due_on": "The next renewal date must be in the future"})
+    profile = ReferrerProfile.objects.select_for_update(of=("self",)).get(pk=referrer.pk)
+    if profile.user_id == by.pk:
+        raise ValidationError("You cannot confirm your own registration")
+    if training_selectors.delegate_organisation_for(by, profile) is None:
+        raise PermissionDenied(
+            "Only an entitlement delegate of an organisation that employs or entitles "
+            f"{profile.user.full_name} can confirm their registration"
+        )
+    if not profile.registration_lapsed and profile.registration_expires_on >= today:
+        raise ValidationError(f"{profile.user.full_name}'s registration is already current")
+    profile.registration_lapsed = False
+    profile.registration_expires_on = renewal_due_on
+    save_attributed(profile, by=by, reason=f"Registration confirmed current: {reason}"[:100])
+    notification_send(
+        user=profile.user,
+        subject="Your professional registration has been confirmed as current",
+        body=f"{by.full_name} confirmed your {profile.regulator} registration "
+        f"{profile.registration_number} is current, next due for renewal on "
+        f"{renewal_due_on:%d %B %Y}: {reason}\n\nAn entitlement delegate will reinstate any "
+        "entitlement that was suspended while it had lapsed.",
+    )
     return profile
 
 

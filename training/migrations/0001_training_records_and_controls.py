@@ -9,232 +9,768 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('entitlements', '0004_register_api_bundles'),
-        ('referrers', '0003_notification'),
+        ("entitlements", "0004_register_api_bundles"),
+        ("referrers", "0003_notification"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalTrainingImport',
+            name="HistoricalTrainingImport",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=200)),
-                ('sha256', models.CharField(max_length=64)),
-                ('rows', models.PositiveIntegerField()),
-                ('created', models.PositiveIntegerField(help_text='Records created (others already existed).')),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('imported_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='referrers.organisation')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=200)),
+                ("sha256", models.CharField(max_length=64)),
+                ("rows", models.PositiveIntegerField()),
+                (
+                    "created",
+                    models.PositiveIntegerField(
+                        help_text="Records created (others already existed)."
+                    ),
+                ),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="referrers.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical training import',
-                'verbose_name_plural': 'historical training imports',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical training import",
+                "verbose_name_plural": "historical training imports",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='TrainingImport',
+            name="TrainingImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=200)),
-                ('sha256', models.CharField(max_length=64)),
-                ('rows', models.PositiveIntegerField()),
-                ('created', models.PositiveIntegerField(help_text='Records created (others already existed).')),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('imported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='training_imports', to='referrers.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=200)),
+                ("sha256", models.CharField(max_length=64)),
+                ("rows", models.PositiveIntegerField()),
+                (
+                    "created",
+                    models.PositiveIntegerField(
+                        help_text="Records created (others already existed)."
+                    ),
+                ),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="training_imports",
+                        to="referrers.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-imported_at', '-id'],
+                "ordering": ["-imported_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalTrainingRecord',
+            name="HistoricalTrainingRecord",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('radiation_protection', 'Radiation protection (IR(ME)R)'), ('contrast_safety', 'Contrast safety'), ('mri_safety', 'MRI safety'), ('referral_guidelines', 'Referral guidelines (such as iRefer)'), ('cpd', 'Continuing professional development (CPD)')], max_length=32)),
-                ('title', models.CharField(blank=True, help_text='The course or module name.', max_length=200)),
-                ('provider', models.CharField(max_length=200)),
-                ('completed_on', models.DateField()),
-                ('certificate_expires_on', models.DateField(blank=True, help_text="An expiry date stated on the certificate, if earlier than the procedure's validity would give.", null=True)),
-                ('hours', models.DecimalField(blank=True, decimal_places=1, help_text='CPD hours.', max_digits=5, null=True)),
-                ('certificate', models.TextField(blank=True, max_length=200)),
-                ('certificate_name', models.CharField(blank=True, max_length=200)),
-                ('certificate_content_type', models.CharField(blank=True, max_length=100)),
-                ('certificate_size', models.PositiveIntegerField(blank=True, null=True)),
-                ('certificate_sha256', models.CharField(blank=True, max_length=64)),
-                ('source', models.CharField(choices=[('entered', 'Entered by hand'), ('imported', 'Imported from a learning-management system')], default='entered', max_length=16)),
-                ('external_id', models.CharField(blank=True, help_text="The learning-management system's record id.", max_length=100)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('verified_at', models.DateTimeField(blank=True, null=True)),
-                ('rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recorded_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('referrer', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='referrers.referrerprofile')),
-                ('rejected_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('verified_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('training_import', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='training.trainingimport')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("radiation_protection", "Radiation protection (IR(ME)R)"),
+                            ("contrast_safety", "Contrast safety"),
+                            ("mri_safety", "MRI safety"),
+                            ("referral_guidelines", "Referral guidelines (such as iRefer)"),
+                            ("cpd", "Continuing professional development (CPD)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "title",
+                    models.CharField(
+                        blank=True, help_text="The course or module name.", max_length=200
+                    ),
+                ),
+                ("provider", models.CharField(max_length=200)),
+                ("completed_on", models.DateField()),
+                (
+                    "certificate_expires_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="An expiry date stated on the certificate, if earlier than the procedure's validity would give.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "hours",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="CPD hours.",
+                        max_digits=5,
+                        null=True,
+                    ),
+                ),
+                ("certificate", models.TextField(blank=True, max_length=200)),
+                ("certificate_name", models.CharField(blank=True, max_length=200)),
+                ("certificate_content_type", models.CharField(blank=True, max_length=100)),
+                ("certificate_size", models.PositiveIntegerField(blank=True, null=True)),
+                ("certificate_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("entered", "Entered by hand"),
+                            ("imported", "Imported from a learning-management system"),
+                        ],
+                        default="entered",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The learning-management system's record id.",
+                        max_length=100,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("verified_at", models.DateTimeField(blank=True, null=True)),
+                ("rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("rejection_reason", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "referrer",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="referrers.referrerprofile",
+                    ),
+                ),
+                (
+                    "rejected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "verified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "training_import",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="training.trainingimport",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical training record',
-                'verbose_name_plural': 'historical training records',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical training record",
+                "verbose_name_plural": "historical training records",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='TrainingRecord',
+            name="TrainingRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('radiation_protection', 'Radiation protection (IR(ME)R)'), ('contrast_safety', 'Contrast safety'), ('mri_safety', 'MRI safety'), ('referral_guidelines', 'Referral guidelines (such as iRefer)'), ('cpd', 'Continuing professional development (CPD)')], max_length=32)),
-                ('title', models.CharField(blank=True, help_text='The course or module name.', max_length=200)),
-                ('provider', models.CharField(max_length=200)),
-                ('completed_on', models.DateField()),
-                ('certificate_expires_on', models.DateField(blank=True, help_text="An expiry date stated on the certificate, if earlier than the procedure's validity would give.", null=True)),
-                ('hours', models.DecimalField(blank=True, decimal_places=1, help_text='CPD hours.', max_digits=5, null=True)),
-                ('certificate', models.FileField(blank=True, max_length=200, upload_to=training.models.certificate_path)),
-                ('certificate_name', models.CharField(blank=True, max_length=200)),
-                ('certificate_content_type', models.CharField(blank=True, max_length=100)),
-                ('certificate_size', models.PositiveIntegerField(blank=True, null=True)),
-                ('certificate_sha256', models.CharField(blank=True, max_length=64)),
-                ('source', models.CharField(choices=[('entered', 'Entered by hand'), ('imported', 'Imported from a learning-management system')], default='entered', max_length=16)),
-                ('external_id', models.CharField(blank=True, help_text="The learning-management system's record id.", max_length=100)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('verified_at', models.DateTimeField(blank=True, null=True)),
-                ('rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('referrer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='training_records', to='referrers.referrerprofile')),
-                ('rejected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('training_import', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='training.trainingimport')),
-                ('verified_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("radiation_protection", "Radiation protection (IR(ME)R)"),
+                            ("contrast_safety", "Contrast safety"),
+                            ("mri_safety", "MRI safety"),
+                            ("referral_guidelines", "Referral guidelines (such as iRefer)"),
+                            ("cpd", "Continuing professional development (CPD)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "title",
+                    models.CharField(
+                        blank=True, help_text="The course or module name.", max_length=200
+                    ),
+                ),
+                ("provider", models.CharField(max_length=200)),
+                ("completed_on", models.DateField()),
+                (
+                    "certificate_expires_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="An expiry date stated on the certificate, if earlier than the procedure's validity would give.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "hours",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="CPD hours.",
+                        max_digits=5,
+                        null=True,
+                    ),
+                ),
+                (
+                    "certificate",
+                    models.FileField(
+                        blank=True, max_length=200, upload_to=training.models.certificate_path
+                    ),
+                ),
+                ("certificate_name", models.CharField(blank=True, max_length=200)),
+                ("certificate_content_type", models.CharField(blank=True, max_length=100)),
+                ("certificate_size", models.PositiveIntegerField(blank=True, null=True)),
+                ("certificate_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("entered", "Entered by hand"),
+                            ("imported", "Imported from a learning-management system"),
+                        ],
+                        default="entered",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The learning-management system's record id.",
+                        max_length=100,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("verified_at", models.DateTimeField(blank=True, null=True)),
+                ("rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("rejection_reason", models.TextField(blank=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "referrer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="training_records",
+                        to="referrers.referrerprofile",
+                    ),
+                ),
+                (
+                    "rejected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "training_import",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="records",
+                        to="training.trainingimport",
+                    ),
+                ),
+                (
+                    "verified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-completed_on', '-id'],
+                "ordering": ["-completed_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TrainingLapse',
+            name="TrainingLapse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('training_kind', models.CharField(choices=[('radiation_protection', 'Radiation protection (IR(ME)R)'), ('contrast_safety', 'Contrast safety'), ('mri_safety', 'MRI safety'), ('referral_guidelines', 'Referral guidelines (such as iRefer)')], max_length=32)),
-                ('lapsed_on', models.DateField(help_text='The first day without valid training.')),
-                ('suspended_whole', models.BooleanField(help_text='The whole entitlement was suspended (otherwise only the items listed).')),
-                ('scope_item_ids', models.JSONField(default=list, help_text='The scope items this lapse suspended.')),
-                ('state', models.CharField(choices=[('open', 'Suspended, awaiting renewal'), ('queued', 'Renewed, awaiting a delegate'), ('reinstated', 'Reinstated'), ('revoked', 'Revoked after the grace period'), ('closed', 'Closed (the entitlement ended)')], default='open', max_length=16)),
-                ('suspended_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('entitlement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='training_lapses', to='entitlements.entitlement')),
-                ('procedure_version', models.ForeignKey(help_text='The version whose rule suspended.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entitlements.procedureversion')),
-                ('resolved_by', models.ForeignKey(blank=True, help_text='The delegate who resolved a queued case (empty when a rule did).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('renewed_by_record', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='training.trainingrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "training_kind",
+                    models.CharField(
+                        choices=[
+                            ("radiation_protection", "Radiation protection (IR(ME)R)"),
+                            ("contrast_safety", "Contrast safety"),
+                            ("mri_safety", "MRI safety"),
+                            ("referral_guidelines", "Referral guidelines (such as iRefer)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("lapsed_on", models.DateField(help_text="The first day without valid training.")),
+                (
+                    "suspended_whole",
+                    models.BooleanField(
+                        help_text="The whole entitlement was suspended (otherwise only the items listed)."
+                    ),
+                ),
+                (
+                    "scope_item_ids",
+                    models.JSONField(
+                        default=list, help_text="The scope items this lapse suspended."
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Suspended, awaiting renewal"),
+                            ("queued", "Renewed, awaiting a delegate"),
+                            ("reinstated", "Reinstated"),
+                            ("revoked", "Revoked after the grace period"),
+                            ("closed", "Closed (the entitlement ended)"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("suspended_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entitlement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="training_lapses",
+                        to="entitlements.entitlement",
+                    ),
+                ),
+                (
+                    "procedure_version",
+                    models.ForeignKey(
+                        help_text="The version whose rule suspended.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="entitlements.procedureversion",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The delegate who resolved a queued case (empty when a rule did).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "renewed_by_record",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="training.trainingrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-suspended_at', '-id'],
+                "ordering": ["-suspended_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalTrainingLapse',
+            name="HistoricalTrainingLapse",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('training_kind', models.CharField(choices=[('radiation_protection', 'Radiation protection (IR(ME)R)'), ('contrast_safety', 'Contrast safety'), ('mri_safety', 'MRI safety'), ('referral_guidelines', 'Referral guidelines (such as iRefer)')], max_length=32)),
-                ('lapsed_on', models.DateField(help_text='The first day without valid training.')),
-                ('suspended_whole', models.BooleanField(help_text='The whole entitlement was suspended (otherwise only the items listed).')),
-                ('scope_item_ids', models.JSONField(default=list, help_text='The scope items this lapse suspended.')),
-                ('state', models.CharField(choices=[('open', 'Suspended, awaiting renewal'), ('queued', 'Renewed, awaiting a delegate'), ('reinstated', 'Reinstated'), ('revoked', 'Revoked after the grace period'), ('closed', 'Closed (the entitlement ended)')], default='open', max_length=16)),
-                ('suspended_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('entitlement', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='entitlements.entitlement')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('procedure_version', models.ForeignKey(blank=True, db_constraint=False, help_text='The version whose rule suspended.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='entitlements.procedureversion')),
-                ('resolved_by', models.ForeignKey(blank=True, db_constraint=False, help_text='The delegate who resolved a queued case (empty when a rule did).', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('renewed_by_record', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='training.trainingrecord')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "training_kind",
+                    models.CharField(
+                        choices=[
+                            ("radiation_protection", "Radiation protection (IR(ME)R)"),
+                            ("contrast_safety", "Contrast safety"),
+                            ("mri_safety", "MRI safety"),
+                            ("referral_guidelines", "Referral guidelines (such as iRefer)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("lapsed_on", models.DateField(help_text="The first day without valid training.")),
+                (
+                    "suspended_whole",
+                    models.BooleanField(
+                        help_text="The whole entitlement was suspended (otherwise only the items listed)."
+                    ),
+                ),
+                (
+                    "scope_item_ids",
+                    models.JSONField(
+                        default=list, help_text="The scope items this lapse suspended."
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Suspended, awaiting renewal"),
+                            ("queued", "Renewed, awaiting a delegate"),
+                            ("reinstated", "Reinstated"),
+                            ("revoked", "Revoked after the grace period"),
+                            ("closed", "Closed (the entitlement ended)"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("suspended_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "entitlement",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="entitlements.entitlement",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "procedure_version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="The version whose rule suspended.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="entitlements.procedureversion",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="The delegate who resolved a queued case (empty when a rule did).",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "renewed_by_record",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="training.trainingrecord",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical training lapse',
-                'verbose_name_plural': 'historical training lapses',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical training lapse",
+                "verbose_name_plural": "historical training lapses",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ControlAction',
+            name="ControlAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_date', models.DateField(help_text='The date the run was for.')),
-                ('rule', models.CharField(max_length=40)),
-                ('action', models.CharField(max_length=24)),
-                ('training_kind', models.CharField(blank=True, max_length=32)),
-                ('detail', models.TextField()),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('entitlement', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entitlements.entitlement')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='control_actions', to='referrers.organisation')),
-                ('procedure_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entitlements.procedureversion')),
-                ('referrer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='referrers.referrerprofile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("run_date", models.DateField(help_text="The date the run was for.")),
+                ("rule", models.CharField(max_length=40)),
+                ("action", models.CharField(max_length=24)),
+                ("training_kind", models.CharField(blank=True, max_length=32)),
+                ("detail", models.TextField()),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "entitlement",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="entitlements.entitlement",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="control_actions",
+                        to="referrers.organisation",
+                    ),
+                ),
+                (
+                    "procedure_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="entitlements.procedureversion",
+                    ),
+                ),
+                (
+                    "referrer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="referrers.referrerprofile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['organisation', 'run_date'], name='training_co_organis_6d615f_idx'), models.Index(fields=['referrer', 'created_at'], name='training_co_referre_d7cbd8_idx')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["organisation", "run_date"], name="training_co_organis_6d615f_idx"
+                    ),
+                    models.Index(
+                        fields=["referrer", "created_at"], name="training_co_referre_d7cbd8_idx"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='trainingrecord',
-            index=models.Index(fields=['referrer', 'kind', 'completed_on'], name='training_tr_referre_a477e6_idx'),
+            model_name="trainingrecord",
+            index=models.Index(
+                fields=["referrer", "kind", "completed_on"], name="training_tr_referre_a477e6_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='trainingrecord',
-            index=models.Index(condition=models.Q(('rejected_at__isnull', True), ('verified_at__isnull', True)), fields=['recorded_at'], name='training_record_unverified'),
+            model_name="trainingrecord",
+            index=models.Index(
+                condition=models.Q(("rejected_at__isnull", True), ("verified_at__isnull", True)),
+                fields=["recorded_at"],
+                name="training_record_unverified",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrecord',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('verified_at__isnull', True), ('verified_by__isnull', True)), models.Q(('verified_at__isnull', False), ('verified_by__isnull', False)), _connector='OR'), name='training_record_verified_by_and_at'),
+            model_name="trainingrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("verified_at__isnull", True), ("verified_by__isnull", True)),
+                    models.Q(("verified_at__isnull", False), ("verified_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="training_record_verified_by_and_at",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('verified_at__isnull', True), ('rejected_at__isnull', True), _connector='OR'), name='training_record_not_verified_and_rejected'),
+            model_name="trainingrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("verified_at__isnull", True), ("rejected_at__isnull", True), _connector="OR"
+                ),
+                name="training_record_not_verified_and_rejected",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrecord',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'cpd'), _negated=True), ('hours__gt', 0), _connector='OR'), name='training_record_cpd_has_hours'),
+            model_name="trainingrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "cpd"), _negated=True), ("hours__gt", 0), _connector="OR"
+                ),
+                name="training_record_cpd_has_hours",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('certificate_expires_on__isnull', True), ('certificate_expires_on__gt', models.F('completed_on')), _connector='OR'), name='training_record_expiry_after_completion'),
+            model_name="trainingrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("certificate_expires_on__isnull", True),
+                    ("certificate_expires_on__gt", models.F("completed_on")),
+                    _connector="OR",
+                ),
+                name="training_record_expiry_after_completion",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrecord',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('referrer', 'kind', 'external_id'), name='training_record_external_id_unique'),
+            model_name="trainingrecord",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("referrer", "kind", "external_id"),
+                name="training_record_external_id_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='traininglapse',
-            index=models.Index(fields=['state', 'suspended_at'], name='training_tr_state_e7eb24_idx'),
+            model_name="traininglapse",
+            index=models.Index(
+                fields=["state", "suspended_at"], name="training_tr_state_e7eb24_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='traininglapse',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['open', 'queued'])), fields=('entitlement', 'training_kind'), name='training_lapse_one_open_per_kind'),
+            model_name="traininglapse",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["open", "queued"])),
+                fields=("entitlement", "training_kind"),
+                name="training_lapse_one_open_per_kind",
+            ),
         ),
     ]

@@ -119,6 +119,7 @@ class DemoSeeder:
         self._agreement()
         self._referrers()
         self._applications()
+        self._training_records()
 
     # --- people ----------------------------------------------------------------------------
 
@@ -303,6 +304,39 @@ class DemoSeeder:
     def _applications(self) -> None:
         for spec in data.APPLICATIONS:
             _apply(self, spec)
+
+    # --- training records -------------------------------------------------------------------
+
+    def _training_records(self) -> None:
+        """Each referrer adds their record; the demo delegate verifies the verified ones. A
+        record is known by its referrer, kind and title, so a second run adds nothing."""
+        from dateutil.relativedelta import relativedelta
+
+        from training import services as training_services
+        from training.models import TrainingRecord
+
+        emails = {spec.key: spec.email for spec in data.REFERRERS}
+        for spec in data.TRAINING_RECORDS:
+            user = User.objects.get(email=emails[spec.referrer])
+            profile = user.referrer_profile
+            if TrainingRecord.objects.filter(
+                referrer=profile, kind=spec.kind, title=spec.title
+            ).exists():
+                continue
+            record = training_services.training_record_add(
+                referrer=profile,
+                by=user,
+                kind=spec.kind,
+                provider=spec.provider,
+                title=spec.title,
+                completed_on=self.today
+                - relativedelta(months=spec.months_ago)
+                + datetime.timedelta(days=spec.days_later),
+                hours=spec.hours,
+            )
+            if spec.verified:
+                training_services.training_record_verify(record=record, by=self.users["delegate"])
+            self.created += 1
 
     # --- referrers --------------------------------------------------------------------------
 
