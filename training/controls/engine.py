@@ -1,0 +1,317 @@
+"""Running the control rules for one date: batches, the row lock, the ledger, exactly once.
+
+For each organisation with a procedure version in force on the date, two walks:
+
+1. The entitlements due something from a rule that acts on one entitlement (one query
+   selects them all by condition; batches by primary key, each loaded whole). For each, in
+   this order, each rule deciding on the data as the one before left it:
+   a. closing lapses of an entitlement that ended (carried over to a variation's successor);
+   b. `registration.lapse`: suspend on a lapsed registration, queue for a delegate when
+      renewed;
+   c. `review.overdue`: suspend or expire past the review date;
+   d. `training.renewal`: reinstate (or queue) what a renewed lapse suspended; before any
+      revocation, so a renewal verified on the last day of the grace period reinstates.
+2. The referrers whose training is lapsed or within the longest lead time of expiring
+   (batches by referrer). For each of their entitlements: `training.lapse` (record and
+   suspend), then `training.grace` (revoke when the lapse began more than the grace period
+   ago: a run catching up after missed nights revokes what the nightly runs would have);
+   then `training.warning`, once per referrer.
+
+Each action runs in its own transaction: lock the entitlement row, decide again on fresh
+data (a plan whose key is no longer due is skipped), insert the ledger row (`ControlAction`;
+its unique key makes a second worker's insert fail, and that worker skips), then make the
+change with the same key. A worker killed mid-run leaves every action either done whole or
+not at all; a rerun does the rest. A dry run is the same run inside one transaction that
+is rolled back at the end: it reports exactly what the run would do and changes nothing.
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+
+from entitlements.models import Entitlement, ProcedureVersion
+from entitlements.services import Rule
+from referrers.models import Organisation, User
+
+from ..models import ControlAction
+from ..selectors import controls as candidates
+from ..selectors.controls import batched_ids, load_snapshots
+from . import rules
+from .rules import Plan
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+# After an action, the same entitlement is decided again for follow-ups (one lapse's
+# renewal may free what another lapse holds); a bound, in case of a bug, not a limit.
+FOLLOW_UP_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    """One action the run took (or, in a dry run, would take)."""
+
+    organisation: str
+    rule: str
+    action: str
+    key: str
+    subject: str
+    detail: str
+    would: bool = False
+
+    def __str__(self) -> str:
+        prefix = "would " if self.would else ""
+        return (
+            f"{prefix}{self.organisation} {self.rule} {self.action} {self.subject}: {self.detail}"
+        )
+
+
+@dataclass
+class RunResult:
+    on: datetime.date
+    dry_run: bool = False
+    organisations: list[str] = field(default_factory=list)
+    actions: list[ActionLine] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.actions)
+
+
+@dataclass
+class Context:
+    """One organisation's run for one date."""
+
+    on: datetime.date
+    organisation: Organisation
+    version: ProcedureVersion
+    result: RunResult
+    dry_run: bool = False
+    out: TextIO | None = None
+    batch_size: int = BATCH_SIZE
+    _delegates: list[User] | None = None
+
+    def rule(self, name: str) -> Rule:
+        return Rule(self.version, name)
+
+    @property
+    def delegates(self) -> list[User]:
+        """The delegates to tell, read once, when the first action needs them."""
+        if self._delegates is None:
+            self._delegates = candidates.delegates_of(self.organisation, self.on)
+        return self._delegates
+
+    def report(self, plan: Plan) -> None:
+        line = ActionLine(
+            organisation=self.organisation.ods_code,
+            rule=plan.rule,
+            action=plan.action,
+            key=plan.key,
+            subject=plan.subject,
+            detail=plan.detail,
+            would=self.dry_run,
+        )
+        self.result.actions.append(line)
+        if self.out is not None:
+            self.out.write(f"{line}\n")
+
+
+def _lock(entitlement_id: int) -> None:
+    list(Entitlement.objects.select_for_update().filter(pk=entitlement_id).values_list("pk"))
+
+
+def _claim(ctx: Context, plan: Plan) -> bool:
+    """Write the ledger row first: False if another run already took this action."""
+    try:
+        with transaction.atomic():
+            ControlAction.objects.create(
+                organisation=ctx.organisation,
+                run_date=ctx.on,
+                rule=plan.rule,
+                procedure_version=ctx.version,
+                action=plan.action,
+                entitlement=plan.entitlement,
+                referrer=plan.referrer,
+                training_kind=plan.training_kind,
+                detail=plan.detail,
+                idempotency_key=plan.key,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def execute(ctx: Context, plan: Plan, recheck=None) -> bool:
+    """Carry out one plan in its own transaction; True if it was done (or, in a dry run,
+    would be). An error is logged and reported, and the run goes on with the rest."""
+    try:
+        with transaction.atomic():
+            if plan.entitlement is not None:
+                _lock(plan.entitlement.pk)
+            if recheck is not None:
+                plan = next((p for p in recheck() if p.key == plan.key), None)
+                if plan is None:
+                    return False
+            if not _claim(ctx, plan):
+                return False
+            plan.apply()
+    except (OperationalError, InterfaceError):
+        raise  # the database is unwell (or a deadlock): stop, and let the task be retried
+    except Exception as error:  # one bad row must not stop every other action
+        logger.exception("Control action %s failed", plan.key)
+        ctx.result.errors.append(f"{plan.key}: {error}")
+        return False
+    ctx.report(plan)
+    return True
+
+
+def _settle(ctx: Context, pk: int, plans: list[Plan], decide, follow_up: bool) -> bool:
+    """Carry out `plans` for one entitlement; with `follow_up`, decide again after each
+    action until nothing more is due. True if anything was done."""
+
+    def recheck() -> list[Plan]:
+        snapshot = load_snapshots([pk]).get(pk)
+        return decide(snapshot, ctx) if snapshot else []
+
+    attempted: set[str] = set()
+    done = False
+    for _ in range(FOLLOW_UP_ROUNDS):
+        acted = False
+        for plan in plans:
+            if plan.key in attempted:
+                continue
+            attempted.add(plan.key)
+            acted = execute(ctx, plan, recheck) or acted
+        done = done or acted
+        if not (acted and follow_up):
+            return done
+        plans = recheck()
+    return done
+
+
+# The rules that act on one entitlement at a time, in their order, and whether an action
+# may free another (one lapse's renewal can let another's items come back).
+ENTITLEMENT_RULES = (
+    (rules.decide_ended, False),
+    (rules.decide_registration, False),
+    (rules.decide_review, False),
+    (rules.decide_renewal, True),
+)
+# The rules that act on an entitlement whose training is lapsed or about to be, in order: a
+# lapse recorded by a run catching up after missed nights is revoked by that same run if
+# the grace period has passed, as the nightly runs would have done by then (so running the
+# same date again finds nothing more to do).
+TRAINING_RULES = (
+    (rules.decide_lapse, True),
+    (rules.decide_grace, False),
+)
+
+
+def run_entitlements(ctx: Context) -> None:
+    """Every rule that acts on one entitlement, over one walk of the entitlements due
+    something (in batches by primary key, each loaded whole): for each, the rules in order,
+    each deciding on data as the one before left it."""
+    queryset = candidates.entitlement_candidates(ctx.organisation, ctx.version, ctx.on)
+    for ids in batched_ids(queryset, ctx.batch_size):
+        snapshots = load_snapshots(ids)
+        for pk in ids:
+            snapshot = snapshots.get(pk)
+            for decide, follow_up in ENTITLEMENT_RULES:
+                if snapshot is None:
+                    break
+                if _settle(ctx, pk, decide(snapshot, ctx), decide, follow_up):
+                    snapshot = load_snapshots([pk]).get(pk)
+
+
+def run_training(ctx: Context) -> None:
+    """`training.lapse`, `training.grace` and `training.warning`, over one walk of the
+    referrers whose training is lapsed or within the longest lead time of expiring (so the
+    heaviest query runs once; grace only ever revokes for training still lapsed, so its
+    candidates are among these). Each batch of referrers is loaded whole; each of their
+    entitlements is decided for lapses, then for grace; then each referrer (all their
+    entitlements from the organisation together) for warnings, which go to the person."""
+    queryset = candidates.warning_candidates(ctx.organisation, ctx.version, ctx.on)
+    for referrer_ids in batched_ids(queryset, ctx.batch_size, "referrer_id"):
+        ids = list(queryset.filter(referrer_id__in=referrer_ids).values_list("pk", flat=True))
+        snapshots = load_snapshots(ids)
+        for pk in sorted(snapshots):
+            snapshot = snapshots[pk]
+            for decide, follow_up in TRAINING_RULES:
+                if snapshot is None:
+                    break
+                if _settle(ctx, pk, decide(snapshot, ctx), decide, follow_up):
+                    snapshot = load_snapshots([pk]).get(pk)
+        by_referrer = defaultdict(list)
+        for snapshot in snapshots.values():
+            by_referrer[snapshot.entitlement.referrer_id].append(snapshot)
+        warnings = [
+            plan
+            for referrer_id in referrer_ids
+            for plan in rules.decide_warnings(
+                sorted(by_referrer.get(referrer_id, []), key=lambda s: s.entitlement.pk), ctx
+            )
+        ]
+        # A warning's condition stays true for days: skip those already sent in one query,
+        # rather than one failed insert each (a rerun of the date stays cheap).
+        sent = (
+            set(
+                ControlAction.objects.filter(
+                    idempotency_key__in=[plan.key for plan in warnings]
+                ).values_list("idempotency_key", flat=True)
+            )
+            if warnings
+            else set()
+        )
+        for plan in warnings:
+            if plan.key not in sent:
+                execute(ctx, plan)
+
+
+def run_organisation(ctx: Context) -> None:
+    run_entitlements(ctx)
+    run_training(ctx)
+
+
+def run_controls(
+    *,
+    on: datetime.date,
+    organisation: Organisation | None = None,
+    dry_run: bool = False,
+    out: TextIO | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> RunResult:
+    """Run every control rule for `on` at each organisation with a procedure version in
+    force that day (or only at `organisation`). Returns what was done (or, with `dry_run`,
+    what would be), writing one line per action to `out` as it goes."""
+    result = RunResult(on=on, dry_run=dry_run)
+    if not dry_run:
+        _run(result, on, organisation, out, batch_size)
+        return result
+    # A dry run is the real run inside one transaction that is then rolled back: it reports
+    # exactly what the run would do (one action leading to another included), and nothing
+    # it did is ever seen by anyone else, nor any e-mail sent or letter rendered (those wait
+    # for a commit that never comes).
+    with transaction.atomic():
+        _run(result, on, organisation, out, batch_size, dry_run=True)
+        transaction.set_rollback(True)
+    return result
+
+
+def _run(result, on, organisation, out, batch_size, *, dry_run=False) -> None:
+    for each, version in candidates.organisations_to_control(on, organisation):
+        result.organisations.append(each.ods_code)
+        ctx = Context(
+            on=on,
+            organisation=each,
+            version=version,
+            result=result,
+            dry_run=dry_run,
+            out=out,
+            batch_size=batch_size,
+        )
+        run_organisation(ctx)
