@@ -46,8 +46,13 @@ run: demo
 	@echo ""
 	$(VENV)/bin/honcho start -f Procfile.dev
 
+# On PostgreSQL two test processes run side by side (pytest-xdist), each with its own
+# database, Celery queue and cache keys. On the embedded SQLite (an in-memory database that a
+# test's Celery worker thread shares) one process (-n 0): side by side they contend for locks.
+PYTEST_PROCESSES ?= $(if $(DATABASE_URL),2,0)
+
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_PROCESSES)
 
 lint: install
 	$(VENV)/bin/ruff check .

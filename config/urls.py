@@ -12,6 +12,8 @@ admin.site.site_header = "Imaging referrer entitlement: superuser administration
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    path("api/", include("entitlements.api.urls")),
     path("", include("referrers.urls")),
     path("", include("entitlements.urls")),
+    path("", include("training.urls")),
 ]

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from .views import applications, catalogue, decisions, letters, procedures, records
+from .views import (
+    applications,
+    catalogue,
+    decisions,
+    letter_bundles,
+    letters,
+    procedures,
+    records,
+    register,
+    ris_exports,
+    verify,
+)
 
 org = "organisations/<str:ods_code>/"
 
@@ -46,4 +57,8 @@ urlpatterns = [
     *decisions.urlpatterns,
     *records.urlpatterns,
     *letters.urlpatterns,
+    *letter_bundles.urlpatterns,
+    *verify.urlpatterns,
+    *register.urlpatterns,
+    *ris_exports.urlpatterns,
 ]

@@ -8,6 +8,7 @@ console); `production.py` removes the defaults that would be unsafe on a server.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -34,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "simple_history",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "referrers",
     "entitlements",
     "training",
@@ -175,6 +179,25 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "entitlements.letters_render_pending",
         "schedule": 15 * 60,
     },
+    # Likewise a bundle of letters whose task was lost.
+    "letter-bundles-build-pending": {
+        "task": "entitlements.letter_bundles_build_pending",
+        "schedule": 15 * 60,
+    },
+    # Each night, every entitling organisation's RIS "restrict ordering" list for the day,
+    # after the control run has acted on lapses; a rerun for a day already built does nothing.
+    # 03:30 London exists exactly once every day, whatever the clocks do.
+    "ris-exports-build": {
+        "task": "entitlements.ris_exports_build",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # The automatic control run (docs/controls.md): one task per organisation for today.
+    # 02:00 London exists exactly once every day (01:00-01:59 is skipped or repeated when the
+    # clocks change); a missed night is caught up by the next, and a repeat does nothing.
+    "training-controls-run-all": {
+        "task": "training.controls_run_all",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
 
 X_FRAME_OPTIONS = "DENY"
@@ -184,6 +207,53 @@ SESSION_COOKIE_HTTPONLY = True
 
 # Lists are paginated everywhere; this is the default page size.
 PAGE_SIZE = 50
+
+# The cache: Redis when REDIS_URL is set, so every web process shares one count for the
+# API's per-client rate limits; local memory (one count per process) otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "entitlement",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The API for order-comms and RIS systems (entitlements/api, docs/api.md): Bearer tokens per
+# client, JSON only, per-client rate limits, errors that never say "entitled".
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["entitlements.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["entitlements.api.authentication.HasApiClient"],
+    "DEFAULT_THROTTLE_CLASSES": ["entitlements.api.throttling.ApiClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "entitlements.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Imaging referrer entitlement API",
+    "DESCRIPTION": (
+        "For order-comms and RIS systems: may this referrer request this examination? "
+        "See docs/api.md."
+    ),
+    "VERSION": "1",
+    # 3.1: a field that may be null is said so in JSON Schema's own way (oneOf ... null).
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI from the installed drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# The nightly RIS export (entitlements/services/ris_export.py) is also written here, one
+# CSV per organisation and day with its .sha256, for the RIS to pick up.
+RIS_EXPORT_DIR = Path(env.str("RIS_EXPORT_DIR", default=str(BASE_DIR / "var" / "ris-exports")))
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,7 @@
 """The test suite: embedded defaults, or PostgreSQL and Redis when their URLs are set."""
 
+import os
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -25,3 +27,11 @@ if not REDIS_URL:  # noqa: F405
         "control_folder": str(_broker / "control"),
         "store_processed": False,
     }
+
+# Under pytest-xdist each test process gets its own queue and cache keys, so a Celery worker
+# started by one process's test never takes another's tasks (they use different databases),
+# and one process's rate-limit counts never reach another's.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist:
+    CELERY_TASK_DEFAULT_QUEUE = f"celery-{_xdist}"
+    CACHES["default"]["KEY_PREFIX"] = f"{CACHES['default'].get('KEY_PREFIX', '')}-{_xdist}"  # noqa: F405

@@ -59,3 +59,29 @@ from .entitlements import (
     scope_items_of,
     timeline_of,
 )
+from .letter_bundles import (
+    BUNDLE_STATE_CHOICES,
+    BundleContents,
+    LetterVerification,
+    bundle_entitlements,
+    bundle_letters,
+    current_letter_id,
+    department_names,
+    describe_filters,
+    letter_bundle_at,
+    letter_bundle_contents,
+    letter_bundle_departments,
+    letter_bundles_at,
+    letter_verification,
+    normalise_code,
+)
+from .register import (
+    CheckAnswer,
+    RegisterFilters,
+    RegisterRow,
+    as_of_problem,
+    end_of_day,
+    entitlement_check,
+    register_rows,
+    register_search,
+)

@@ -5,6 +5,7 @@ Callers import the package (`from entitlements import services`) and call
 """
 
 from .actors import Rule
+from .api_clients import api_client_create, api_client_revoke
 from .applications import (
     ScopeRequest,
     application_answer,
@@ -32,6 +33,7 @@ from .catalogue import (
 )
 from .changes import change_notice_acknowledge, change_notify
 from .decisions import ItemDecision, application_decide
+from .letter_bundles import LetterBundleFailed, letter_bundle_build, letter_bundle_request
 from .letters import letter_issue
 from .lifecycle import (
     ScopeItemData,
@@ -51,6 +53,8 @@ from .procedures import (
     procedure_version_publish_problems,
     procedure_version_update_draft,
 )
+from .register import register_lookup_record
+from .ris_export import ris_export_build
 
 __all__ = [
     "CatalogueImportResult",
@@ -62,6 +66,8 @@ __all__ = [
     "ScopeRequest",
     "TrainingRuleData",
     "TransitionError",
+    "api_client_create",
+    "api_client_revoke",
     "application_answer",
     "application_change_employment",
     "application_decide",
@@ -87,11 +93,16 @@ __all__ = [
     "examination_create",
     "examination_group_create",
     "examination_update",
+    "LetterBundleFailed",
+    "letter_bundle_build",
+    "letter_bundle_request",
     "letter_issue",
     "procedure_version_create_draft",
     "procedure_version_publish",
     "procedure_version_publish_problems",
     "procedure_version_update_draft",
+    "register_lookup_record",
+    "ris_export_build",
     "supervisor_by_email",
     "variation_start",
 ]
