@@ -187,7 +187,7 @@ def test_a_year_in_the_life(world):
         event = EntitlementEvent.objects.get(entitlement=dev, action=EventAction.SUSPENDED)
         assert (event.rule, event.procedure_version) == ("registration.lapse", version)
     # Eve: three warnings, to her and her supervisor, and nothing else.
-    subject = "Your referral guidelines (such as irefer) training expires on 1 August 2025"
+    subject = "Your referral guidelines (such as iRefer) training expires on 1 August 2025"
     assert Notification.objects.filter(user=world.user("Eve"), subject=subject).count() == 3
     assert (
         Notification.objects.filter(user=world.supervisor, subject=f"Eve Fine: {subject}").count()

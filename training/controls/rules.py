@@ -92,6 +92,11 @@ def kind_label(kind: str) -> str:
     return TrainingKind(kind).label
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: "contrast safety", but "MRI safety" and "iRefer" kept."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def items_label(items) -> str:
     return ", ".join(item.subject_label for item in items)
 
@@ -704,7 +709,7 @@ def _new_lapse(snapshot: Snapshot, ctx, requirement: Requirement) -> Plan:
         else:
             tell_referrer(
                 entitlement,
-                subject=f"Your {kind_label(kind).lower()} training has lapsed",
+                subject=f"Your {in_sentence(kind_label(kind))} training has lapsed",
                 body=f"{reason}. Renew it and have the record verified.",
             )
         lapse_services.lapse_open(
@@ -719,7 +724,7 @@ def _new_lapse(snapshot: Snapshot, ctx, requirement: Requirement) -> Plan:
         tell_delegates(
             ctx,
             entitlement,
-            subject=f"{kind_label(kind).lower()} training lapsed",
+            subject=f"{in_sentence(kind_label(kind))} training lapsed",
             body=f"{reason}; {done}.",
         )
 
@@ -819,11 +824,11 @@ def decide_warnings(snapshots: list[Snapshot], ctx) -> list[Plan]:
         )
         references = ", ".join(s.entitlement.reference for s in live)
         body = (
-            f"Your {label.lower()} training (completed on {day(record.completed_on)}) is valid "
-            f"until {day(requirement.expires_on)}. Renew it and have the new record verified "
+            f"Your {in_sentence(label)} training (completed on {day(record.completed_on)}) is "
+            f"valid until {day(requirement.expires_on)}. Renew it and have the new record verified "
             f"before then, or {references} will be suspended under {ctx.version.label}."
         )
-        subject = f"Your {label.lower()} training expires on {day(requirement.expires_on)}"
+        subject = f"Your {in_sentence(label)} training expires on {day(requirement.expires_on)}"
 
         def warn(subject=subject, body=body) -> None:
             user = referrer.user
