@@ -166,6 +166,31 @@ def referrer_profile_save(
     return profile
 
 
+def _registration_checked_by_delegate(
+    referrer: ReferrerProfile, by: User, reason: str, *, missing: str, doing: str
+) -> tuple[ReferrerProfile, str]:
+    """The checks both registration services make, before anything changes: a reason
+    (`missing` says what to enter), and `by` a current entitlement delegate of an
+    organisation that employs or entitles the referrer, not the referrer themself. Returns
+    the referrer's profile, locked, and the reason stripped."""
+    from training import selectors as training_selectors  # training builds on referrers
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": missing})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "The reason must be 2,000 characters or fewer"})
+    profile = ReferrerProfile.objects.select_for_update(of=("self",)).get(pk=referrer.pk)
+    if profile.user_id == by.pk:
+        raise ValidationError(f"You cannot {doing.format(whose='your own')}")
+    if training_selectors.delegate_organisation_for(by, profile) is None:
+        raise PermissionDenied(
+            "Only an entitlement delegate of an organisation that employs or entitles "
+            f"{profile.user.full_name} can {doing.format(whose='their')}"
+        )
+    return profile, reason
+
+
 @transaction.atomic
 def registration_mark_lapsed(
     *, referrer: ReferrerProfile, by: User, reason: str
@@ -178,21 +203,13 @@ def registration_mark_lapsed(
     referrer may, never for their own registration; a registration already marked lapsed is
     refused. Refusals raise ValidationError (PermissionDenied for authority) and change nothing.
     """
-    from training import selectors as training_selectors  # training builds on referrers
-
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Enter how you know the registration has lapsed"})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": "The reason must be 2,000 characters or fewer"})
-    profile = ReferrerProfile.objects.select_for_update(of=("self",)).get(pk=referrer.pk)
-    if profile.user_id == by.pk:
-        raise ValidationError("You cannot mark your own registration as lapsed")
-    if training_selectors.delegate_organisation_for(by, profile) is None:
-        raise PermissionDenied(
-            "Only an entitlement delegate of an organisation that employs or entitles "
-            f"{profile.user.full_name} can mark their registration as lapsed"
-        )
+    profile, reason = _registration_checked_by_delegate(
+        referrer,
+        by,
+        reason,
+        missing="Enter how you know the registration has lapsed",
+        doing="mark {whose} registration as lapsed",
+    )
     if profile.registration_lapsed:
         raise ValidationError(f"{profile.user.full_name}'s registration is already marked lapsed")
     profile.registration_lapsed = True
@@ -221,24 +238,16 @@ def registration_confirm_renewed(
     after today; a registration that is neither marked lapsed nor past its renewal date is
     refused. Refusals change nothing.
     """
-    from training import selectors as training_selectors  # training builds on referrers
-
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Enter how you know the registration is current"})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": "The reason must be 2,000 characters or fewer"})
     today = timezone.localdate()
     if renewal_due_on <= today:
         raise ValidationError({"renewal_due_on": "The next renewal date must be in the future"})
-    profile = ReferrerProfile.objects.select_for_update(of=("self",)).get(pk=referrer.pk)
-    if profile.user_id == by.pk:
-        raise ValidationError("You cannot confirm your own registration")
-    if training_selectors.delegate_organisation_for(by, profile) is None:
-        raise PermissionDenied(
-            "Only an entitlement delegate of an organisation that employs or entitles "
-            f"{profile.user.full_name} can confirm their registration"
-        )
+    profile, reason = _registration_checked_by_delegate(
+        referrer,
+        by,
+        reason,
+        missing="Enter how you know the registration is current",
+        doing="confirm {whose} registration",
+    )
     if not profile.registration_lapsed and profile.registration_expires_on >= today:
         raise ValidationError(f"{profile.user.full_name}'s registration is already current")
     profile.registration_lapsed = False

@@ -12,6 +12,7 @@ from .applications import (
 )
 from .catalogue import Examination, ExaminationGroup
 from .entitlements import (
+    LIVE_STATES,
     ChangeKind,
     ChangeNotice,
     Entitlement,
@@ -69,6 +70,7 @@ __all__ = [
     "ExaminationGroup",
     "LapseAction",
     "Letter",
+    "LIVE_STATES",
     "LetterStatus",
     "Procedure",
     "ProcedureStatus",

@@ -34,8 +34,8 @@ from django.db.models.functions import Cast, Concat
 
 from entitlements import selectors as entitlement_selectors
 from entitlements.models import (
+    LIVE_STATES,
     Entitlement,
-    EntitlementState,
     ProcedureStatus,
     ProcedureTrainingRule,
     ProcedureVersion,
@@ -48,7 +48,6 @@ from referrers.models import Organisation, User
 from ..models import OPEN_LAPSE_STATES, ControlAction, LapseState, TrainingLapse, TrainingRecord
 from .records import records_of_referrers, scope_items_prefetch
 
-LIVE_STATES = (EntitlementState.ACTIVE, EntitlementState.SUSPENDED)
 # Ledger rules whose actions on an entitlement the training renewal takes into account.
 OTHER_RULES = ("registration.lapse", "review.overdue")
 # Registration actions that start an episode (the person's registration has lapsed).

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from entitlements import selectors as entitlement_selectors
 from entitlements.models import (
+    LIVE_STATES,
     Entitlement,
-    EntitlementState,
     ProcedureVersion,
     ScopeItem,
 )
@@ -39,7 +39,6 @@ from referrers.regulators import normalise_registration_number
 from ..models import TrainingRecord
 from ..requirements import CpdRequirement, Requirement, cpd_for, requirements_for
 
-LIVE_STATES = (EntitlementState.ACTIVE, EntitlementState.SUSPENDED)
 # Who may open a certificate, besides the referrer.
 CERTIFICATE_PERMISSIONS = ("decide_entitlements", "view_governance")
 # Larger id lists are read in slices, so no database meets more parameters than it allows.

@@ -3,12 +3,11 @@ for one organisation or every organisation with a published procedure, for today
 day. An export already built for that day is left as it is (and rewritten to the export
 directory if it is missing there)."""
 
-import datetime
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from config.commands import a_date
 from entitlements.selectors.integration import organisations_with_published_procedure
 from entitlements.services.ris_export import (
     export_file_name,
@@ -16,13 +15,6 @@ from entitlements.services.ris_export import (
 )
 
 from .create_api_client import organisation_named, validation_message
-
-
-def a_date(value: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"Give the date as YYYY-MM-DD, not {value}") from None
 
 
 class Command(BaseCommand):

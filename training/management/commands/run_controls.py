@@ -3,20 +3,12 @@ task does: every organisation with a procedure in force, or one. Prints one line
 and ends with `actions: <N>`; `--dry-run` changes nothing and prints what it would do, each
 line starting with "would"."""
 
-import datetime
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from config.commands import a_date
 from referrers.models import Organisation
 from training.controls import run_controls
-
-
-def a_date(value: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"Give the date as YYYY-MM-DD, not {value}") from None
 
 
 class Command(BaseCommand):
