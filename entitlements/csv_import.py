@@ -142,6 +142,58 @@ def header_problems(header: list[str], columns: tuple[str, ...]) -> list[ImportP
     return problems
 
 
+@dataclass
+class CsvLines:
+    """A CSV text read line by line: each non-blank line after the header, with its number
+    and its cells by column (stripped); the problems found; and whether reading stopped
+    early (a bad header, text that is not CSV, or too many lines)."""
+
+    lines: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    stopped: bool = False
+
+
+def csv_lines(
+    text: str, columns: tuple[str, ...], *, max_lines: int | None = None, too_many: str = ""
+) -> CsvLines:
+    """Read CSV `text` whose header must name `columns` (any CSV import of ours). A line with
+    the wrong number of values is a problem and is skipped; more than `max_lines` lines is
+    the `too_many` problem."""
+    result = CsvLines()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [c.strip().lower().replace(" ", "_") for c in next(reader, [])]
+        result.problems = header_problems(header, columns)
+        if result.problems:
+            result.stopped = True
+            return result
+        line_read = reader.line_num
+        for cells in reader:
+            line, line_read = line_read + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if max_lines is not None and len(result.lines) >= max_lines:
+                result.problems.append(ImportProblem(None, too_many))
+                result.stopped = True
+                return result
+            if len(cells) != len(header):
+                result.problems.append(
+                    ImportProblem(
+                        line,
+                        f"The line has {len(cells)} values but the header has "
+                        f"{len(header)} columns",
+                    )
+                )
+                continue
+            result.lines.append((line, dict(zip(header, (c.strip() for c in cells), strict=True))))
+    except csv.Error as error:
+        result.problems.append(
+            ImportProblem(reader.line_num or None, f"The file is not a readable CSV file ({error})")
+        )
+        result.stopped = True
+    return result
+
+
 def parse_catalogue_csv(data: bytes) -> ParsedCatalogue:
     """Check a whole catalogue file and return its rows, or every problem with it."""
     result = ParsedCatalogue()
@@ -164,30 +216,14 @@ def parse_catalogue_csv(data: bytes) -> ParsedCatalogue:
         result.problems.append(ImportProblem(None, "The file is empty"))
         return result
 
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [c.strip().lower().replace(" ", "_") for c in next(reader)]
-        wrong_header = header_problems(header, COLUMNS)
-        if wrong_header:
-            result.problems.extend(wrong_header)
-            return result
-        line_read = reader.line_num
-        for cells in reader:
-            line, line_read = line_read + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                result.problems.append(
-                    ImportProblem(
-                        line,
-                        f"The line has {len(cells)} values but the header has "
-                        f"{len(header)} columns",
-                    )
-                )
-                continue
-            values = dict(zip(header, (c.strip() for c in cells), strict=True))
-            flags = {column: _flag(values[column]) for column in FLAG_COLUMNS}
-            row = ExaminationRow(
+    read = csv_lines(text, COLUMNS)
+    result.problems.extend(read.problems)
+    if read.stopped:
+        return result
+    for line, values in read.lines:
+        flags = {column: _flag(values[column]) for column in FLAG_COLUMNS}
+        result.rows.append(
+            ExaminationRow(
                 line=line,
                 code=normalise_code(values["code"]),
                 name=values["name"],
@@ -195,12 +231,7 @@ def parse_catalogue_csv(data: bytes) -> ParsedCatalogue:
                 body_area=values["body_area"],
                 **flags,
             )
-            result.rows.append(row)
-    except csv.Error as error:
-        result.problems.append(
-            ImportProblem(reader.line_num or None, f"The file is not a readable CSV file ({error})")
         )
-        return result
 
     result.problems.extend(catalogue_row_problems(result.rows))
     if not result.rows and not result.problems:

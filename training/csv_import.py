@@ -11,14 +11,12 @@ Cells are read as text and never evaluated: a value beginning with `=`, `+`, `-`
 spreadsheet formula) is kept as the text it is, and is not a valid date or number.
 """
 
-import csv
 import datetime
-import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from entitlements.csv_import import ImportProblem, header_problems
+from entitlements.csv_import import ImportProblem, csv_lines
 from referrers.regulators import Regulator, normalise_registration_number
 
 from .models import RecordKind, TrainingRecord
@@ -218,57 +216,32 @@ def parse_training_csv(data: bytes, *, today: datetime.date) -> ParsedTrainingFi
         result.problems.append(ImportProblem(None, "The file is empty"))
         return result
 
-    reader = csv.reader(io.StringIO(text, newline=""))
+    read = csv_lines(
+        text,
+        COLUMNS,
+        max_lines=MAX_ROWS,
+        too_many=f"The file has more than {MAX_ROWS:,} records: split it into files of "
+        f"{MAX_ROWS:,} or fewer",
+    )
+    result.problems.extend(read.problems)
+    if read.stopped:
+        return result
     first_line_of: dict[tuple, int] = {}
-    try:
-        header = [c.strip().lower().replace(" ", "_") for c in next(reader)]
-        wrong_header = header_problems(header, COLUMNS)
-        if wrong_header:
-            result.problems.extend(wrong_header)
-            return result
-        line_read = reader.line_num
-        for cells in reader:
-            line, line_read = line_read + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(result.rows) >= MAX_ROWS:
-                result.problems.append(
-                    ImportProblem(
-                        None,
-                        f"The file has more than {MAX_ROWS:,} records: split it into files of "
-                        f"{MAX_ROWS:,} or fewer",
-                    )
-                )
-                return result
-            if len(cells) != len(header):
+    for line, values in read.lines:
+        row, problems = row_problems(values, line, today)
+        result.problems.extend(ImportProblem(line, message) for message in problems)
+        result.rows.append(row)
+        if row.registration_number and row.kind and row.lms_record_id:
+            if row.key in first_line_of:
                 result.problems.append(
                     ImportProblem(
                         line,
-                        f"The line has {len(cells)} values but the header has "
-                        f"{len(header)} columns",
+                        f"LMS record {row.lms_record_id} ({row.kind}) of "
+                        f"{row.registration} is already on line {first_line_of[row.key]}",
                     )
                 )
-                continue
-            values = dict(zip(header, (c.strip() for c in cells), strict=True))
-            row, problems = row_problems(values, line, today)
-            result.problems.extend(ImportProblem(line, message) for message in problems)
-            result.rows.append(row)
-            if row.registration_number and row.kind and row.lms_record_id:
-                if row.key in first_line_of:
-                    result.problems.append(
-                        ImportProblem(
-                            line,
-                            f"LMS record {row.lms_record_id} ({row.kind}) of "
-                            f"{row.registration} is already on line {first_line_of[row.key]}",
-                        )
-                    )
-                else:
-                    first_line_of[row.key] = line
-    except csv.Error as error:
-        result.problems.append(
-            ImportProblem(reader.line_num or None, f"The file is not a readable CSV file ({error})")
-        )
-        return result
+            else:
+                first_line_of[row.key] = line
     if not result.rows and not result.problems:
         result.problems.append(ImportProblem(None, "The file has a header but no records"))
     result.problems.sort(key=lambda p: p.line or 0)
