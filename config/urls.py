@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("referrers.urls")),
     path("", include("entitlements.urls")),
     path("", include("training.urls")),
+    path("", include("audits.urls")),
 ]
