@@ -149,7 +149,15 @@ class PractitionerHomeView(OrganisationMixin, TemplateView):
                 self.request,
                 selectors.employments_at(self.request.user, self.organisation, search=search),
             )
-        return super().get_context_data(search=search, page=page, pagination=pagination, **kwargs)
+        return super().get_context_data(
+            search=search,
+            page=page,
+            pagination=pagination,
+            can_report=selectors.has_permission(
+                self.request.user, "report_referrals", self.organisation
+            ),
+            **kwargs,
+        )
 
 
 class AdministrationHomeView(OrganisationMixin, TemplateView):

@@ -61,6 +61,9 @@ PROCEDURE = {
     "renewal_action": "reinstate",
     "review_interval_months": 24,
     "review_overdue_action": "suspend",
+    # Audits fall due beyond the 400 days these tests run for (audit.overdue has its own
+    # tests in tests/audits/).
+    "audit_frequency_months": 60,
 }
 
 

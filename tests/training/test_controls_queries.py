@@ -34,9 +34,10 @@ def test_a_rerun_reads_the_same_few_queries_whatever_the_number_of_candidates(
     first = clock.run(DAY)
     assert [a.rule for a in first.actions].count("training.warning") == EXTRA + 1  # and Ada's
     # 31 candidate entitlements: the organisations and their versions (5 queries), then per
-    # organisation the entitlement walk (1) and the training walk (1 batch: 11). No query per
-    # entitlement, nor per warning already sent.
-    with django_assert_max_num_queries(18):
+    # organisation the entitlement walk (1) and the training walk (1 batch: 11), then per
+    # organisation the audit schedule (1), the overdue audits (1) and the feedback threshold
+    # (1). No query per entitlement, nor per warning already sent.
+    with django_assert_max_num_queries(24):
         assert clock.run(DAY).count == 0
 
 

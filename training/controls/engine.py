@@ -1,6 +1,6 @@
 """Running the control rules for one date: batches, the row lock, the ledger, exactly once.
 
-For each organisation with a procedure version in force on the date, two walks:
+For each organisation with a procedure version in force on the date, four walks:
 
 1. The entitlements due something from a rule that acts on one entitlement (one query
    selects them all by condition; batches by primary key, each loaded whole). For each, in
@@ -16,6 +16,10 @@ For each organisation with a procedure version in force on the date, two walks:
    suspend), then `training.grace` (revoke when the lapse began more than the grace period
    ago: a run catching up after missed nights revokes what the nightly runs would have);
    then `training.warning`, once per referrer.
+3. `audit.overdue`: first audits scheduled for live referral entitlements without one, then
+   the open audit cycles due a warning or a suspension (`training.controls.audits`).
+4. `feedback.threshold`: the referrers whose uncounted upheld inappropriate-referral reports
+   in the window reach the threshold: flagged for review or suspended.
 
 Each action runs in its own transaction: lock the entitlement row, decide again on fresh
 data (a plan whose key is no longer due is skipped), insert the ledger row (`ControlAction`;
@@ -40,7 +44,7 @@ from referrers.models import Organisation, User
 from ..models import ControlAction
 from ..selectors import controls as candidates
 from ..selectors.controls import batched_ids, load_snapshots
-from . import rules
+from . import audits, rules
 from .rules import Plan
 
 logger = logging.getLogger(__name__)
@@ -272,9 +276,58 @@ def run_training(ctx: Context) -> None:
                 execute(ctx, plan)
 
 
+def run_audits(ctx: Context) -> None:
+    """`audit.overdue`: first schedule an audit for every live referral entitlement that
+    has none, then walk the open cycles due something (warning or suspension), in batches by
+    primary key, each decided again inside its entitlement's row lock."""
+    from audits.services import audit_cycles_schedule
+
+    audit_cycles_schedule(
+        organisation=ctx.organisation, version=ctx.version, by=ctx.rule("audit.overdue")
+    )
+    queryset = candidates.audit_overdue_candidates(ctx.organisation, ctx.version, ctx.on)
+    for ids in batched_ids(queryset, ctx.batch_size):
+        cycles, taken = candidates.load_audit_cycles(ids)
+        for cycle in cycles:
+
+            def recheck(pk=cycle.pk) -> list[Plan]:
+                fresh, keys = candidates.load_audit_cycles([pk])
+                return audits.decide_audit_overdue(fresh[0], keys, ctx) if fresh else []
+
+            for plan in audits.decide_audit_overdue(cycle, taken, ctx):
+                execute(ctx, plan, recheck)
+
+
+def run_feedback(ctx: Context) -> None:
+    """`feedback.threshold`: the referrers whose uncounted upheld reports in the window
+    reach the threshold (grouped in SQL), in batches, each decided again inside the row lock
+    of their first live entitlement."""
+    queryset = candidates.feedback_candidates(ctx.organisation, ctx.version, ctx.on)
+    referrer_ids = sorted(set(queryset))
+    for start in range(0, len(referrer_ids), ctx.batch_size):
+        batch = referrer_ids[start : start + ctx.batch_size]
+        reports, entitlements = candidates.load_feedback(
+            ctx.organisation, ctx.version, ctx.on, batch
+        )
+        for referrer_id in batch:
+
+            def recheck(referrer_id=referrer_id) -> list[Plan]:
+                fresh_reports, fresh = candidates.load_feedback(
+                    ctx.organisation, ctx.version, ctx.on, [referrer_id]
+                )
+                return audits.decide_feedback(fresh_reports[referrer_id], fresh[referrer_id], ctx)
+
+            for plan in audits.decide_feedback(
+                reports[referrer_id], entitlements[referrer_id], ctx
+            ):
+                execute(ctx, plan, recheck)
+
+
 def run_organisation(ctx: Context) -> None:
     run_entitlements(ctx)
     run_training(ctx)
+    run_audits(ctx)
+    run_feedback(ctx)
 
 
 def run_controls(

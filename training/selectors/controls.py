@@ -359,3 +359,129 @@ def control_actions_at(organisation: Organisation, run_date: datetime.date | Non
     if run_date is not None:
         actions = actions.filter(run_date=run_date)
     return actions.order_by("created_at", "id")
+
+
+# --- audit.overdue and feedback.threshold (principles 7 and 10) ------------------------------
+
+
+def audit_overdue_keys(prefix: str = "") -> tuple[Concat, Concat]:
+    """The idempotency keys of an overdue audit's actions, in SQL (as
+    `controls.audits.audit_key`): warned, and suspended (or held)."""
+
+    def key(action: str) -> Concat:
+        return Concat(
+            Value("audit.overdue:a"),
+            Cast(f"{prefix}pk", CharField()),
+            Value(f":{action}"),
+            output_field=CharField(),
+        )
+
+    return key("warned"), key("suspended")
+
+
+def audit_overdue_candidates(organisation: Organisation, version: ProcedureVersion, on):
+    """`audit.overdue`: open audit cycles of the organisation's live entitlements due before
+    `on` whose warning has not been sent, or whose suspension is due (the procedure
+    suspends, and the due date is more than its days ago) and not yet taken."""
+    from audits.models import AuditCycle, CycleStatus
+
+    warned, suspended = audit_overdue_keys()
+    taken = ControlAction.objects.filter
+    due = Q(~Exists(taken(idempotency_key=OuterRef("warned_key"))))
+    days = version.audit_overdue_suspend_after_days
+    if version.audit_overdue_action == "suspend" and days:
+        due |= Q(due_on__lt=on - datetime.timedelta(days=days)) & ~Q(
+            Exists(taken(idempotency_key=OuterRef("suspended_key")))
+        )
+    return (
+        AuditCycle.objects.filter(
+            entitlement__organisation=organisation,
+            entitlement__state__in=LIVE_STATES,
+            status=CycleStatus.OPEN,
+            due_on__lt=on,
+        )
+        .annotate(warned_key=warned, suspended_key=suspended)
+        .filter(due)
+    )
+
+
+def load_audit_cycles(ids: Iterable[int]) -> tuple[list, set[str]]:
+    """The cycles `ids` with their entitlement and people, and the `audit.overdue` keys
+    already taken for them. Two queries for any number of ids."""
+    from audits.models import AuditCycle
+
+    cycles = list(
+        AuditCycle.objects.filter(pk__in=list(ids))
+        .select_related(
+            "entitlement__referrer__user",
+            "entitlement__organisation",
+            "entitlement__clinical_supervisor",
+        )
+        .order_by("pk")
+    )
+    keys = [f"audit.overdue:a{c.pk}:{action}" for c in cycles for action in ("warned", "suspended")]
+    taken = set(
+        ControlAction.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    return cycles, taken
+
+
+def feedback_window(
+    version: ProcedureVersion, on: datetime.date
+) -> tuple[datetime.date, datetime.date]:
+    """The request dates that count towards `feedback.threshold` on `on`: after the start
+    (exclusive) and up to `on` (inclusive), `feedback_window_months` long."""
+    return on - relativedelta(months=version.feedback_window_months), on
+
+
+def feedback_reports(organisation: Organisation, version: ProcedureVersion, on: datetime.date):
+    """Upheld reports at the organisation, not yet counted by a threshold action, whose request
+    date is in the window."""
+    from audits.models import InappropriateReferral, ReportStatus
+
+    start, end = feedback_window(version, on)
+    return InappropriateReferral.objects.filter(
+        organisation=organisation,
+        status=ReportStatus.UPHELD,
+        counted_in="",
+        referred_on__gt=start,
+        referred_on__lte=end,
+    )
+
+
+def feedback_candidates(organisation: Organisation, version: ProcedureVersion, on: datetime.date):
+    """`feedback.threshold`: the referrers with at least the procedure's number of such
+    reports, as a queryset of referrer ids (one query, grouped in SQL)."""
+    return (
+        feedback_reports(organisation, version, on)
+        .values("referrer_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=version.feedback_threshold_count)
+        .values_list("referrer_id", flat=True)
+        .order_by()
+    )
+
+
+def load_feedback(organisation: Organisation, version: ProcedureVersion, on, referrer_ids):
+    """For each referrer: their counting reports (by request date) and their live referral
+    entitlements at the organisation. Two queries for any number of referrers."""
+    from entitlements.models import EntitlementKind
+
+    reports = defaultdict(list)
+    for report in (
+        feedback_reports(organisation, version, on)
+        .filter(referrer_id__in=list(referrer_ids))
+        .order_by("referred_on", "pk")
+    ):
+        reports[report.referrer_id].append(report)
+    entitlements = defaultdict(list)
+    for entitlement in (
+        _live_at(organisation)
+        .filter(referrer_id__in=list(referrer_ids), kind=EntitlementKind.REFERRAL)
+        .select_related("referrer__user", "organisation", "clinical_supervisor")
+        .order_by("pk")
+    ):
+        entitlements[entitlement.referrer_id].append(entitlement)
+    return reports, entitlements

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView, View
 
+from audits import selectors as audit_selectors
 from config.forms import apply_validation_error
 from entitlements import selectors as entitlement_selectors
 
@@ -106,7 +107,31 @@ class TrainingQueueView(TrainingDelegateMixin, TemplateView):
             "registrations",
             "registrations",
         )
+        referral_reports, referral_report_links = section_page(
+            request,
+            audit_selectors.reports_awaiting_review_at(organisation),
+            "reports",
+            "referral-reports",
+        )
+        audit_reviews, audit_review_links = section_page(
+            request,
+            audit_selectors.audit_reviews_waiting_at(organisation),
+            "audits",
+            "audit-reviews",
+        )
+        audit_actions, audit_action_links = section_page(
+            request,
+            audit_selectors.audit_actions_overdue_at(organisation, today),
+            "actions",
+            "audit-actions",
+        )
         return super().get_context_data(
+            referral_reports=referral_reports,
+            referral_report_links=referral_report_links,
+            audit_reviews=audit_reviews,
+            audit_review_links=audit_review_links,
+            audit_actions=audit_actions,
+            audit_action_links=audit_action_links,
             today=today,
             version=version,
             can_act=self.can_act(),
