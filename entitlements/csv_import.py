@@ -194,26 +194,48 @@ def csv_lines(
     return result
 
 
-def parse_catalogue_csv(data: bytes) -> ParsedCatalogue:
-    """Check a whole catalogue file and return its rows, or every problem with it."""
-    result = ParsedCatalogue()
-    if len(data) > MAX_FILE_BYTES:
-        result.problems.append(ImportProblem(None, "The file must be smaller than 2 MB"))
-        return result
+def csv_text(
+    data: bytes, *, max_bytes: int, too_large: str
+) -> tuple[str | None, ImportProblem | None]:
+    """The text of an uploaded CSV file, or the one problem that stops it being read: too
+    large, UTF-16 or not UTF-8 (with the line), a NUL character (with the line), or empty.
+    A byte-order mark is dropped. Shared by the imports of training records and audit
+    extracts."""
+    if len(data) > max_bytes:
+        return None, ImportProblem(None, too_large)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, ImportProblem(
+            None,
+            "The file is UTF-16 (‘Unicode text’). In Excel, save it as ‘CSV UTF-8 (comma "
+            "delimited)’ and upload it again",
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        result.problems.append(
-            ImportProblem(
-                line,
-                "The file is not UTF-8 text. In Excel, save it as ‘CSV UTF-8 (comma "
-                "delimited)’ and upload it again",
-            )
+        return None, ImportProblem(
+            line,
+            "The file is not UTF-8 text. In Excel, save it as ‘CSV UTF-8 (comma delimited)’ "
+            "and upload it again",
         )
-        return result
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return None, ImportProblem(
+            line, "The file is not a CSV text file (it holds a NUL character)"
+        )
     if not text.strip():
-        result.problems.append(ImportProblem(None, "The file is empty"))
+        return None, ImportProblem(None, "The file is empty")
+    return text, None
+
+
+def parse_catalogue_csv(data: bytes) -> ParsedCatalogue:
+    """Check a whole catalogue file and return its rows, or every problem with it."""
+    result = ParsedCatalogue()
+    text, problem = csv_text(
+        data, max_bytes=MAX_FILE_BYTES, too_large="The file must be smaller than 2 MB"
+    )
+    if problem is not None:
+        result.problems.append(problem)
         return result
 
     read = csv_lines(text, COLUMNS)

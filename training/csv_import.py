@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from entitlements.csv_import import ImportProblem, csv_lines
+from entitlements.csv_import import ImportProblem, csv_lines, csv_text
 from referrers.regulators import Regulator, normalise_registration_number
 
 from .models import RecordKind, TrainingRecord
@@ -178,42 +178,14 @@ def row_problems(
     return row, problems
 
 
-def _decode(data: bytes) -> tuple[str | None, ImportProblem | None]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, ImportProblem(
-            None,
-            "The file is UTF-16 (‘Unicode text’). In Excel, save it as ‘CSV UTF-8 (comma "
-            "delimited)’ and upload it again",
-        )
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        return None, ImportProblem(
-            line,
-            "The file is not UTF-8 text. In Excel, save it as ‘CSV UTF-8 (comma delimited)’ "
-            "and upload it again",
-        )
-
-
 def parse_training_csv(data: bytes, *, today: datetime.date) -> ParsedTrainingFile:
     """Check a whole file and return its rows, or every problem it has on its own."""
     result = ParsedTrainingFile()
-    if len(data) > MAX_FILE_BYTES:
-        result.problems.append(ImportProblem(None, "The file must be smaller than 5 MB"))
-        return result
-    text, problem = _decode(data)
+    text, problem = csv_text(
+        data, max_bytes=MAX_FILE_BYTES, too_large="The file must be smaller than 5 MB"
+    )
     if problem is not None:
         result.problems.append(problem)
-        return result
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        result.problems.append(
-            ImportProblem(line, "The file is not a CSV text file (it holds a NUL character)")
-        )
-        return result
-    if not text.strip():
-        result.problems.append(ImportProblem(None, "The file is empty"))
         return result
 
     read = csv_lines(
