@@ -1,7 +1,10 @@
 """What an uploaded file really is, judged from its bytes, never its name.
 
 Evidence and certificates may be PDF, PNG, JPEG, Word (.docx) or Excel (.xlsx), at most
-10 MB. `check_upload` says, in words fit to show, why a file is refused.
+10 MB. `check_upload` says, in words fit to show, why a file is refused. When
+settings.CLAMD_SOCKET names a clamd socket, a file of an accepted kind is also scanned by
+ClamAV (`clamav.py`); a file with a virus, or one that cannot be scanned (clamd down), is
+refused and the refusal logged.
 
 `CappedTemporaryFileUploadHandler` (settings.FILE_UPLOAD_HANDLERS) keeps an upload from
 filling the disk: of a file larger than any we accept it stores only the first bytes, but it
@@ -10,6 +13,7 @@ counts them all, so the file's real size is known and the person is told it is t
 """
 
 import hashlib
+import logging
 import os
 import re
 import unicodedata
@@ -17,8 +21,13 @@ import zipfile
 from dataclasses import dataclass
 
 import filetype
+from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.template.defaultfilters import filesizeformat
+
+from .clamav import ScanUnavailable, scan_upload
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -118,6 +127,9 @@ def check_upload(upload) -> tuple[CheckedUpload | None, str]:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
+    refused = _virus_scan(upload, digest.hexdigest())
+    if refused:
+        return None, refused
     return (
         CheckedUpload(
             content_type=mime,
@@ -127,6 +139,27 @@ def check_upload(upload) -> tuple[CheckedUpload | None, str]:
         ),
         "",
     )
+
+
+def _virus_scan(upload, sha256: str) -> str:
+    """Why ClamAV refuses the file ("" if it is clean, or if no clamd is configured)."""
+    socket_path = getattr(settings, "CLAMD_SOCKET", "")
+    if not socket_path:
+        return ""
+    name = clean_name(upload.name)
+    try:
+        result = scan_upload(upload, socket_path=socket_path, timeout=settings.CLAMD_TIMEOUT)
+    except ScanUnavailable as error:
+        logger.error(
+            "Upload refused, virus scan unavailable: %s (sha256 %s): %s", name, sha256, error
+        )
+        return "The selected file could not be checked for viruses. Try again in a few minutes"
+    if not result.clean:
+        logger.warning(
+            "Upload refused, virus found: %s (sha256 %s): %s", name, sha256, result.signature
+        )
+        return "The selected file contains a virus or malware, so it cannot be uploaded"
+    return ""
 
 
 class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):

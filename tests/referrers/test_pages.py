@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from referrers.models import DelegateAppointment, ReferrerProfile
 from tests.factories import EmploymentFactory, ReferrerProfileFactory
+from tests.security.mfa import sign_in
 
 
 def h1_count(response) -> int:
@@ -14,11 +15,7 @@ def h1_count(response) -> int:
 
 
 def test_sign_in_takes_a_single_role_user_to_their_home(client, governance_lead):
-    response = client.post(
-        reverse("login"),
-        {"username": "governance@example.nhs.uk", "password": "correct-horse-battery"},
-        follow=True,
-    )
+    response = sign_in(client, "governance@example.nhs.uk", "correct-horse-battery")
     assert response.redirect_chain[-1][0] == reverse("governance_home", args=["RDZ"])
     assert h1_count(response) == 1
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from config.celery import app as celery_app
 from referrers import selectors
 from referrers.models import Department, OrganisationRole, Role, User
+from tests.security.mfa import sign_in
 
 
 @pytest.fixture
@@ -50,11 +51,7 @@ def test_a_new_person_gets_the_role_and_a_link_to_set_their_password(
         {"new_password1": "a-long-new-password-9", "new_password2": "a-long-new-password-9"},
     )
     assert response["Location"] == reverse("password_set_done")
-    signed_in = client.post(
-        reverse("login"),
-        {"username": "new.lead@example.nhs.uk", "password": "a-long-new-password-9"},
-        follow=True,
-    )
+    signed_in = sign_in(client, "new.lead@example.nhs.uk", "a-long-new-password-9")
     assert signed_in.redirect_chain[-1][0] == reverse("governance_home", args=["RDZ"])
     # The link works once.
     assert "has expired or been used" in client.get(link, follow=True).content.decode()
