@@ -59,7 +59,8 @@ class DateField(forms.MultiValueField):
             raise forms.ValidationError("Enter a real year, like 2026", code="invalid")
         try:
             return datetime.date(year, month, day)
-        except ValueError:
+        except (ValueError, OverflowError):
+            # OverflowError: a day or month too large for a C integer (found by hypothesis).
             raise forms.ValidationError("Enter a real date", code="invalid") from None
 
 

@@ -3,13 +3,13 @@ has forgotten theirs. Django's token generator makes the link; a Celery task sen
 
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from .models import User
+from .outbox import outbox_enqueue
 from .tasks import email_send
 
 
@@ -30,7 +30,9 @@ def password_link_send(*, user: User, base_url: str, invited_by: User | None = N
         if invited_by
         else "Set your password for imaging referrer entitlement"
     )
-    transaction.on_commit(lambda: email_send.delay(to=user.email, subject=subject, body=body))
+    outbox_enqueue(
+        task=email_send.name, kwargs={"to": user.email, "subject": subject, "body": body}
+    )
 
 
 class ForgottenPasswordForm(PasswordResetForm):

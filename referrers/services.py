@@ -26,6 +26,7 @@ from .models import (
     SharedResponsibilityAgreement,
     User,
 )
+from .outbox import outbox_enqueue
 from .roles import GRANTABLE_ROLES, ROLE_PERMISSIONS, permissions_for_roles
 from .tasks import email_send
 
@@ -124,6 +125,54 @@ def user_create(*, email: str, full_name: str, password: str | None, by: User | 
     user.full_clean()
     save_attributed(user, by=by, reason="User created")
     return user
+
+
+def mfa_device_pending(*, user: User):
+    """The authenticator `user` is setting up: their unconfirmed TOTP device, made if they
+    have none. Refused once they have a confirmed one: a second authenticator is never added
+    on a password alone."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise PermissionDenied("An authenticator app is already set up for this account")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def mfa_device_confirm(*, device) -> None:
+    """Mark the device set up, once the person has entered a code from it."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+
+
+@transaction.atomic
+def user_disable(*, user: User, by: User | None, reason: str = "") -> dict[str, int]:
+    """Stop `user` signing in or acting from now on: the account is marked inactive (no
+    password, OpenID Connect or API sign-in accepts it), every session of theirs is ended at
+    once, and the API client tokens they created are revoked, since each was shown to them
+    when it was made. Returns how many sessions and tokens were ended. Idempotent."""
+    from django.contrib.sessions.models import Session
+
+    from entitlements.models import ApiClient
+    from entitlements.services import api_client_revoke
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        user.is_active = False
+        save_attributed(user, by=by, reason=reason or "User disabled")
+    ended = 0
+    # Sessions are signed blobs: only decoding tells whose each is. Live ones only.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    revoked = 0
+    for client in ApiClient.objects.filter(created_by=user, revoked_at__isnull=True):
+        api_client_revoke(client=client, by=by)
+        revoked += 1
+    return {"sessions": ended, "api_clients": revoked}
 
 
 def organisation_create(
@@ -321,7 +370,10 @@ def notification_send(*, user: User, subject: str, body: str = "", url: str = ""
         text = body
         if url:
             text = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{url}".strip()
-        transaction.on_commit(lambda: email_send.delay(to=user.email, subject=subject, body=text))
+        # Through the outbox: sent once this commits, or later if the broker is down then.
+        outbox_enqueue(
+            task=email_send.name, kwargs={"to": user.email, "subject": subject, "body": text}
+        )
     return notification
 
 

@@ -22,6 +22,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from referrers import outbox
 from referrers import selectors as people
 from referrers.attribution import save_attributed
 from referrers.models import Organisation, User
@@ -130,11 +131,9 @@ def letter_bundle_request(*, organisation: Organisation, by: User, filters: dict
         total=selectors.bundle_entitlements(organisation, cleaned).count(),
     )
     save_attributed(bundle, by=by, reason="Requested a ZIP of letters")
-    from ..tasks import letter_bundle_build as build_task  # the task module imports services
-
-    # robust: a broker that is down must not turn the request into an error page; the
-    # bundle stays "waiting to start" and can be requested again.
-    transaction.on_commit(lambda: build_task.delay(bundle_id=bundle.pk), robust=True)
+    # Through the outbox, in this transaction: built once it commits, or once the broker is
+    # back if it is down then (never an error page for a committed request).
+    outbox.outbox_enqueue(task="entitlements.letter_bundle_build", kwargs={"bundle_id": bundle.pk})
     return bundle
 
 

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from referrers import outbox
 from referrers.services import notification_send
 
 from .. import pdf
@@ -191,11 +192,10 @@ def letter_issue(*, event: EntitlementEvent) -> Letter:
         event=event,
         content=letter_content(event.entitlement, event),
     )
-    from ..tasks import letter_render  # the task module imports services
-
-    # robust: a broker that is down must not turn a committed change into an error page;
-    # the letter stays pending and the `entitlements.letters_render_pending` sweep enqueues it.
-    transaction.on_commit(lambda: letter_render.delay(letter_id=letter.pk), robust=True)
+    # Through the outbox, in this transaction: rendered once it commits, or once the broker is
+    # back if it is down then (a broker error never turns a committed change into an error
+    # page). The `entitlements.letters_render_pending` sweep remains a second net.
+    outbox.outbox_enqueue(task="entitlements.letter_render", kwargs={"letter_id": letter.pk})
     return letter
 
 

@@ -4,6 +4,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
 from .. import selectors, services
@@ -120,7 +121,10 @@ class DelegateAppointmentEndView(ServiceFormMixin, AppointmentsMixin, FormView):
     template_name = "referrers/form_page.jinja"
     title = "End a delegate appointment"
 
-    def get_appointment(self):
+    @cached_property
+    def appointment(self):
+        # Read once, when the form or the page's lede first needs it (a GET builds the
+        # context before the form).
         appointment = (
             selectors.delegate_appointments_at(self.organisation)
             .filter(pk=self.kwargs["pk"])
@@ -131,7 +135,6 @@ class DelegateAppointmentEndView(ServiceFormMixin, AppointmentsMixin, FormView):
         return appointment
 
     def get_form_kwargs(self):
-        self.appointment = self.get_appointment()
         return {**super().get_form_kwargs(), "appointment": self.appointment}
 
     def get_context_data(self, **kwargs):
