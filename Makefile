@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 COMPILED := static/compiled
 
-.PHONY: install run test lint format frontend migrate demo clean
+.PHONY: install run test lint format frontend migrate demo clean bench
 
 install: $(VENV)/.installed $(COMPILED)/.built
 
@@ -53,6 +53,14 @@ PYTEST_PROCESSES ?= $(if $(DATABASE_URL),2,0)
 
 test: install
 	$(VENV)/bin/pytest -n $(PYTEST_PROCESSES)
+
+# The performance benchmark (docs/performance.md): on the PostgreSQL database and Redis in
+# DATABASE_URL and REDIS_URL (never the default SQLite one), seeded with seed_scale when empty.
+# BENCH_ARGS="--referrers 2000 --quick" for a quick run; writes bench/results.json and README.md.
+BENCH_ARGS ?= --referrers 50000
+
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -99,3 +99,16 @@ def ris_exports_build(*, for_date: str | None = None) -> int:
         failed[0].add_note(f"{len(failed)} organisation(s) failed; {built} built")
         raise failed[0]
     return built
+
+
+@shared_task(name="entitlements.register_lookups_flush")
+def register_lookups_flush() -> int:
+    """Move the entitlement-check API's queued lookups into the database (see
+    services.register). One flush at a time; a repeated flush inserts nothing twice."""
+    from django.conf import settings
+
+    from .services.register import register_lookups_flush as flush
+
+    if not settings.REDIS_URL:  # no queue without Redis (drained even if queueing is off)
+        return 0
+    return flush()

@@ -700,3 +700,37 @@ def test_notifications(client, referrer, django_assert_max_num_queries):
         ceiling=5,
         assert_max_num_queries=django_assert_max_num_queries,
     )
+
+
+# --- At 10 and at 1,000 rows (the benchmark's pages and the lookup) ---------------------------
+
+BENCH_PAGES = [
+    # (URL name, persona fixture, query string)
+    ("register", "delegate", {"name": "Clone", "state": "live"}),
+    ("training_queue", "delegate", {}),
+    ("governance_dashboard", "governance_lead", {}),
+]
+
+
+@pytest.mark.parametrize(("url_name", "persona", "query"), BENCH_PAGES)
+def test_benchmark_pages_read_the_same_at_10_and_1000_entitlements(
+    client, trust, entitlement, request, url_name, persona, query
+):
+    """The pages `make bench` times at 50,000 referrers: the same queries with 10
+    entitlements as with 1,000 (made in bulk, each with its own referrer, employment and
+    scope, none with training records, so every one is in the queue's training section)."""
+    from tests.api.helpers import clone_entitlements
+
+    client.force_login(request.getfixturevalue(persona))
+    url = reverse(url_name, args=[trust.ods_code])
+    clone_entitlements(entitlement, 9)
+    assert client.get(url, query).status_code == 200  # warm process-wide caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, query).status_code == 200
+    clone_entitlements(entitlement, 990, prefix="More", series=91)
+
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url, query)
+
+    assert response.status_code == 200
+    assert len(many) == len(few), [q["sql"][:120] for q in many.captured_queries]

@@ -1,7 +1,8 @@
 """Per-client Bearer tokens.
 
 `Authorization: Bearer <token>`: the token's SHA-256 is looked up (the token itself is never
-stored), compared in constant time, and refused when unknown or revoked. The request's user
+stored; the client it belongs to is remembered in the cache for a minute, see token_cache),
+compared in constant time, and refused when unknown or revoked. The request's user
 stays anonymous: the client is `request.auth`, an `ApiClient`, and it sees only its own
 organisation's register.
 """
@@ -15,8 +16,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from ..models import ApiClient
-from ..selectors.integration import api_client_by_token_hash
 from ..services.api_clients import api_client_touch, token_hash
+from .token_cache import client_for_token_hash, due_a_touch
 
 # Longer than any token we issue; anything longer is not hashed at all.
 MAX_TOKEN_LENGTH = 200
@@ -37,14 +38,15 @@ class ApiTokenAuthentication(BaseAuthentication):
                 "Send the token as one value after Bearer: Authorization: Bearer <token>"
             )
         digest = token_hash(parts[1])
-        client = api_client_by_token_hash(digest)
+        client = client_for_token_hash(digest)
         if client is None or not hmac.compare_digest(client.token_hash, digest):
             raise exceptions.AuthenticationFailed("The token is not valid")
         if client.is_revoked:
             raise exceptions.AuthenticationFailed(
                 "This token has been revoked. Ask the organisation for a new one"
             )
-        api_client_touch(client=client)
+        if due_a_touch(client):
+            api_client_touch(client=client)
         return AnonymousUser(), client
 
     def authenticate_header(self, request) -> str:

@@ -3,7 +3,8 @@ process shares one count).
 
 Each client may make `ApiClient.rate_limit_per_minute` requests in any minute, estimated
 with a sliding window: this minute's count plus the previous minute's, weighted by how much
-of it still falls within the last 60 seconds. Two cache calls a request (`incr`, `get`);
+of it still falls within the last 60 seconds. One round trip to Redis a request (a pipeline of
+`INCR`, `EXPIRE` and `GET`; two cache calls with another cache);
 refused requests count too, so a client that keeps hammering stays refused. Past the limit
 the API answers 429 with `Retry-After`.
 
@@ -16,6 +17,7 @@ import math
 import time
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from ..models import ApiClient
@@ -55,8 +57,13 @@ class ApiClientRateThrottle(BaseThrottle):
         window = int(now // WINDOW_SECONDS)
         cache = caches[self.cache_alias]
         try:
-            count = self._increment(cache, _key(client, window))
-            previous = cache.get(_key(client, window - 1)) or 0
+            if isinstance(cache, RedisCache):
+                count, previous = self._counts_in_one_trip(
+                    cache, _key(client, window), _key(client, window - 1)
+                )
+            else:
+                count = self._increment(cache, _key(client, window))
+                previous = cache.get(_key(client, window - 1)) or 0
         except Exception:  # the cache is down: allow, and say so in the log
             logger.exception("API rate limit not checked: the cache cannot be reached")
             return True
@@ -70,15 +77,28 @@ class ApiClientRateThrottle(BaseThrottle):
         return False
 
     @staticmethod
+    def _counts_in_one_trip(cache, key: str, previous_key: str) -> tuple[int, int]:
+        """This window's count, incremented, and the previous window's, in one round trip
+        to Redis (a pipeline), under the same keys the cache API would use."""
+        key = cache.make_and_validate_key(key)
+        previous_key = cache.make_and_validate_key(previous_key)
+        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 2 * WINDOW_SECONDS + 5)
+        pipe.get(previous_key)
+        count, _, previous = pipe.execute()
+        return int(count), int(previous or 0)
+
+    @staticmethod
     def _increment(cache, key: str) -> int:
-        # Kept for two windows: the next minute still weighs this one.
-        if cache.add(key, 1, timeout=2 * WINDOW_SECONDS + 5):
-            return 1
+        # Incremented first: the window's key exists for all but its first request, so that
+        # is one round trip to Redis. Kept for two windows: the next minute weighs this one.
         try:
             return cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=2 * WINDOW_SECONDS + 5)
-            return 1
+        except ValueError:  # the window's first request (or it expired meanwhile)
+            if cache.add(key, 1, timeout=2 * WINDOW_SECONDS + 5):
+                return 1
+            return cache.incr(key)
 
     def wait(self) -> int | None:
         if self._wait is None:

@@ -4,8 +4,9 @@ Authenticated by the client's Bearer token, rate limited per client, and scoped 
 client's organisation: it asks only that organisation's register (which includes referrers
 of other employers it entitled under shared-responsibility agreements), and says nothing
 about a referrer who is not on it. Every answered question is recorded (channel "api", the
-client); a refused one (400, 401, 403, 429) is not. A database failure answers 503 and never
-`entitled: true`.
+client; through the Redis lookup queue when it is on, see services.register); a refused one
+(400, 401, 403, 429) is not. Two database queries a lookup (docs/performance.md). A database
+failure answers 503 and never `entitled: true`.
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from ..models import LookupChannel
 from ..selectors.integration import referrer_visible_to
 from ..selectors.register import CheckAnswer, entitlement_check
-from ..services.register import register_lookup_record
+from ..services.register import register_lookup_queue
 from .authentication import client_of
 from .serializers import (
     EntitlementCheckAnswer,
@@ -91,6 +92,15 @@ def not_on_register(answer: CheckAnswer, *, organisation, registration: str) -> 
     )
 
 
+def on_register(answer: CheckAnswer, organisation) -> bool:
+    """Whether the answer's referrer is on `organisation`'s register: read with the referrer
+    by `entitlement_check` (now), or asked of the database (as of a past date)."""
+    known = answer.referrer.__dict__.get("on_register")
+    if known is not None:
+        return bool(known)
+    return referrer_visible_to(organisation, answer.referrer, answer.entitlement)
+
+
 class EntitlementCheckView(APIView):
     @extend_schema(
         operation_id="entitlement_check",
@@ -143,11 +153,10 @@ class EntitlementCheckView(APIView):
             setting=data["setting"],
             as_of=data.get("as_of"),
         )
-        if answer.referrer is not None and not referrer_visible_to(
-            organisation, answer.referrer, answer.entitlement
-        ):
+        if answer.referrer is not None and not on_register(answer, organisation):
             answer = not_on_register(answer, organisation=organisation, registration=asked)
-        register_lookup_record(
+        # Through the Redis queue when it is on (services.register): no database round trip.
+        register_lookup_queue(
             organisation=organisation,
             answer=answer,
             registration=asked,

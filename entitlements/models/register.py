@@ -100,6 +100,9 @@ class RegisterLookup(models.Model):
     )
     reasons = models.JSONField(default=list)
     asked_at = models.DateTimeField(default=timezone.now)
+    # Set on lookups written later from the queue (services.register): a flush that is
+    # repeated after a crash inserts each lookup once.
+    queue_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-asked_at", "-id"]

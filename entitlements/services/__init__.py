@@ -53,7 +53,11 @@ from .procedures import (
     procedure_version_publish_problems,
     procedure_version_update_draft,
 )
-from .register import register_lookup_record
+from .register import (
+    register_lookup_queue,
+    register_lookup_record,
+    register_lookups_flush,
+)
 from .ris_export import ris_export_build
 
 __all__ = [
@@ -101,7 +105,9 @@ __all__ = [
     "procedure_version_publish",
     "procedure_version_publish_problems",
     "procedure_version_update_draft",
+    "register_lookup_queue",
     "register_lookup_record",
+    "register_lookups_flush",
     "ris_export_build",
     "supervisor_by_email",
     "variation_start",

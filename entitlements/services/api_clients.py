@@ -102,6 +102,11 @@ def api_client_revoke(*, client: ApiClient, by: User | None) -> ApiClient:
     client.revoked_at = timezone.now()
     client.revoked_by = by
     save_attributed(client, by=by, reason="API client revoked")
+    from ..api.token_cache import forget  # the API remembers tokens' clients for a minute
+
+    # Now, and again once committed: a request between the two cannot keep the old state.
+    forget(client.token_hash)
+    transaction.on_commit(lambda: forget(client.token_hash))
     return client
 
 

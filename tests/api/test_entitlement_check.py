@@ -7,13 +7,32 @@ for patients 16 and over from ED and MIU (the `entitlement` fixture); the RIS of
 import datetime
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.db.utils import OperationalError
+from django.test.utils import CaptureQueriesContext
 
 from entitlements import services
 from entitlements.models import LookupChannel, RegisterLookup
 
 from .helpers import CHECK_URL, ask, bearer, clone_entitlements, database_failing
+
+
+@pytest.fixture(autouse=True)
+def empty_lookup_queue():
+    """Lookups queued by one test belong to its rolled-back database: none outlive it."""
+    from entitlements.services import register
+
+    def empty():
+        if django_settings.REDIS_URL:
+            import redis
+
+            redis.Redis.from_url(django_settings.REDIS_URL).delete(register._keys()[0])
+
+    empty()
+    yield
+    empty()
+
 
 # --- Yes and no --------------------------------------------------------------------------------
 
@@ -287,17 +306,143 @@ def test_database_at_a_closed_port_is_a_503_never_entitled(client, trust, entitl
 # --- Reads ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("extra", [0, 200])
-def test_a_check_reads_the_same_whatever_the_size_of_the_register(
-    client, trust, entitlement, make_client, django_assert_max_num_queries, extra
-):
-    clone_entitlements(entitlement, extra)
-    _, token = make_client(trust)
-    ask(client, token)  # last_used_at is noted on the first call of the minute
+def _queue_on(settings) -> bool:
+    """The lookup queue, on where there is Redis to queue in (as in production)."""
+    settings.REGISTER_LOOKUP_QUEUE = bool(settings.REDIS_URL)
+    return settings.REGISTER_LOOKUP_QUEUE
 
-    # The token; the referrer with the examination; the scope items; whether the referrer is
-    # on this register; the record.
-    with django_assert_max_num_queries(6):
+
+@pytest.mark.parametrize("rows", [10, 1000])
+def test_a_check_costs_two_queries_whatever_the_size_of_the_register(
+    client, trust, entitlement, make_client, settings, rows
+):
+    """The referrer (with the examination and whether they are on this register) and the
+    scope items: two queries. The token's client comes from the cache after the first call
+    and, with Redis, the record goes through the lookup queue; without Redis it is written
+    at once (a savepoint, the INSERT and its release inside the test's transaction)."""
+    clone_entitlements(entitlement, rows - 1)
+    queued = _queue_on(settings)
+    _, token = make_client(trust)
+    ask(client, token)  # the client is cached, and its last use noted, on the first call
+
+    with CaptureQueriesContext(connection) as queries:
         response = ask(client, token, registration="NMC:71A2998E")
 
     assert response.json()["entitled"] is True
+    selects = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2
+    assert len(queries) == (2 if queued else 5)
+    if queued:
+        assert services.register_lookups_flush() == 2
+    assert RegisterLookup.objects.filter(entitled=True).count() == 2
+
+
+def test_a_referrer_of_another_register_costs_no_extra_query(
+    client, trust, other_trust, entitlement, make_client, settings
+):
+    """Asking about someone the client's organisation neither entitled nor employs: a no that
+    says nothing about them, still in two reads (whether they are on the register rides on
+    the referrer's row)."""
+    from referrers.models import Employment
+
+    Employment.objects.filter(referrer=entitlement.referrer).update(organisation=other_trust)
+    entitlement.__class__.objects.filter(pk=entitlement.pk).update(organisation=other_trust)
+    queued = _queue_on(settings)
+    _, token = make_client(trust)
+    ask(client, token)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = ask(client, token).json()
+
+    assert body["entitled"] is False
+    assert body["referrer"] is None
+    assert "is on the register of Dorset Coast" in body["reasons"][0]
+    assert len(queries) == (2 if queued else 5)
+
+
+# --- The lookup queue (Redis) ----------------------------------------------------------------
+
+needs_redis = pytest.mark.skipif(
+    not django_settings.REDIS_URL, reason="the lookup queue is in Redis: set REDIS_URL"
+)
+
+
+@needs_redis
+def test_a_queued_lookup_is_recorded_once_by_the_flush(
+    client, trust, entitlement, make_client, settings
+):
+    settings.REGISTER_LOOKUP_QUEUE = True
+    api_client, token = make_client(trust)
+
+    assert ask(client, token).json()["entitled"] is True
+    ask(client, token, examination="CHEAD", patient_age="10")
+
+    assert not RegisterLookup.objects.exists()  # on its way, not yet in the database
+    assert services.register_lookups_flush() == 2
+    assert services.register_lookups_flush() == 0
+    lookups = list(RegisterLookup.objects.order_by("asked_at", "id"))
+    assert [lookup.entitled for lookup in lookups] == [True, False]
+    first = lookups[0]
+    assert (first.api_client, first.channel, first.registration) == (
+        api_client,
+        LookupChannel.API,
+        "NMC:71A2998E",
+    )
+    assert first.referrer == entitlement.referrer
+    assert first.entitlement == entitlement
+    assert first.reasons and first.queue_key is not None
+    assert lookups[1].patient_age == 10
+
+
+@needs_redis
+def test_a_flush_that_dies_before_trimming_the_queue_loses_and_doubles_nothing(
+    client, trust, entitlement, make_client, settings, monkeypatch
+):
+    """The batch is committed, then the process dies before taking it off the list: the next
+    flush inserts the same lookups again, and their keys make that a no-op."""
+    from entitlements.services import register
+
+    settings.REGISTER_LOOKUP_QUEUE = True
+    _, token = make_client(trust)
+    for age in ("20", "30", "40"):
+        ask(client, token, patient_age=age)
+    real = register._redis()
+
+    class DiesBeforeTrimming:
+        def __getattr__(self, name):
+            if name == "ltrim":
+                raise ConnectionError("the worker was killed")
+            return getattr(real, name)
+
+    monkeypatch.setattr(register, "_redis", DiesBeforeTrimming)
+    with pytest.raises(ConnectionError):
+        services.register_lookups_flush()
+    assert RegisterLookup.objects.count() == 3
+    monkeypatch.setattr(register, "_redis", lambda: real)
+
+    services.register_lookups_flush()
+
+    assert sorted(RegisterLookup.objects.values_list("patient_age", flat=True)) == [20, 30, 40]
+    assert register.register_lookups_queued() == 0
+
+
+def test_a_lookup_that_cannot_be_queued_is_written_at_once(
+    client, trust, entitlement, make_client, settings, monkeypatch
+):
+    from entitlements.services import register
+
+    settings.REGISTER_LOOKUP_QUEUE = True
+    settings.REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:1/0"
+
+    class Down:
+        def rpush(self, *args):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(register, "_redis", Down)
+    _, token = make_client(trust)
+
+    assert ask(client, token).json()["entitled"] is True
+
+    lookup = RegisterLookup.objects.get()
+    assert lookup.entitled is True
+    assert lookup.queue_key is None

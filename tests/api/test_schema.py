@@ -107,7 +107,12 @@ def test_every_error_is_valid_against_the_schema(
     assert limited.status_code == 429
     valid(openapi, limited)
 
-    with database_failing():
+    # An hour on, inside the rate limit: the client is known from the token cache, and the
+    # register itself cannot be read.
+    with (
+        time_machine.travel(datetime.datetime(2026, 3, 2, 10, 0, 5, tzinfo=ZoneInfo("UTC"))),
+        database_failing(),
+    ):
         unavailable = ask(client, token)
     assert unavailable.status_code == 503
     assert valid(openapi, unavailable)["entitled"] is False
