@@ -5,10 +5,12 @@ embedded default that suits a laptop (SQLite, Celery's filesystem broker, e-mail
 console); `production.py` removes the defaults that would be unsafe on a server.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -38,6 +40,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Security: login throttling and lockout, TOTP second factor, OpenID Connect sign-in
+    # (docs/security.md).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "mozilla_django_oidc",
     "referrers",
     "entitlements",
     "training",
@@ -46,14 +54,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL character in a request is a 400 page, never a 500 from PostgreSQL.
+    "config.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Delegates, governance leads and administrators must have passed the TOTP step.
+    "referrers.authentication.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -65,7 +81,11 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "config.jinja2.environment"},
+        "OPTIONS": {
+            "environment": "config.jinja2.environment",
+            # `cspNonce` for the NHS.UK template's one inline script (docs/security.md).
+            "context_processors": ["config.csp.nonce"],
+        },
     },
     {
         # The Django admin (superusers only) keeps Django templates.
@@ -91,6 +111,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "referrers.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in attempt while the e-mail address and IP are locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -149,12 +171,28 @@ if env.str("EMAIL_URL", default=""):
 # nothing but Python; with REDIS_URL (production, CI) it is Redis.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_DATA_DIR = Path(env.str("CELERY_DATA_DIR", default=str(BASE_DIR / "var" / "celery")))
+# A Redis that is down or hung must not hold a web request for long: sending a task gives up
+# after BROKER_TIMEOUT seconds per try, two tries, and the task waits in the outbox
+# (referrers/outbox.py) until the broker is back.
+BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=2.0)
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the longest task: an unacknowledged task is redelivered after this.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    "socket_connect_timeout": BROKER_TIMEOUT,
+    "socket_timeout": max(BROKER_TIMEOUT, 3.0),  # above the worker's 1 s BRPOP wait
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+# /health reports the worker as down when its last heartbeat (every minute) is older than this.
+HEALTH_HEARTBEAT_MAX_AGE = env.int("HEALTH_HEARTBEAT_MAX_AGE", default=180)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than the longest task: an unacknowledged task is redelivered after this.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 else:
     CELERY_BROKER_URL = "filesystem://"
     # Anything that enqueues (a page, seed_demo, a shell) needs the folders, not just the worker.
@@ -179,6 +217,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "entitlements.letters_render_pending",
         "schedule": 15 * 60,
     },
+    # Tasks whose sending failed (the broker was down when their change committed) are sent
+    # now; and the worker heartbeat that /health reads (config/health.py).
+    "outbox-send": {
+        "task": "referrers.outbox_send",
+        "schedule": 60,
+    },
+    "worker-heartbeat": {
+        "task": "referrers.worker_heartbeat",
+        "schedule": 60,
+    },
     # Likewise a bundle of letters whose task was lost.
     "letter-bundles-build-pending": {
         "task": "entitlements.letter_bundles_build_pending",
@@ -198,12 +246,102 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "training.controls_run_all",
         "schedule": crontab(hour=2, minute=0),
     },
+    # The entitlement-check API's lookups, queued in Redis, into the database
+    # (entitlements/services/register.py); often, so the record is never far behind.
+    "register-lookups-flush": {
+        "task": "entitlements.register_lookups_flush",
+        "schedule": 5,
+    },
 }
+# The entitlement-check API records each lookup through a Redis queue instead of an INSERT
+# per request (docs/performance.md). On by default when Redis is configured.
+REGISTER_LOOKUP_QUEUE = env.bool("REGISTER_LOOKUP_QUEUE", default=bool(REDIS_URL))
 
+# --- Security (docs/security.md) ------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Sessions end after SESSION_COOKIE_AGE (8 hours in production) and when the browser closes.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# The client address for login throttling. Behind TRUSTED_PROXY_COUNT proxies that each
+# append to X-Forwarded-For, the address the nearest trusted proxy saw; otherwise REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one e-mail address from one
+# address, that pair is refused for AXES_COOLOFF_TIME (a 429 page saying so); a correct
+# sign-in resets the count. By pair, so nobody can lock a colleague out from elsewhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "referrers.authentication.client_ip"
+AXES_USERNAME_CALLABLE = "referrers.authentication.axes_username"
+AXES_LOCKOUT_CALLABLE = "referrers.views.auth.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+
+# Multi-factor authentication (django-otp, TOTP): delegates, governance leads and
+# administrators (and superusers) must pass the TOTP step after their password, set up on
+# first sign-in (referrers/authentication.py). MFA_REQUIRED=False turns this off, for a
+# laptop only: production refuses it.
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=True)
+OTP_TOTP_ISSUER = SITE_NAME
+# Each wrong code doubles the wait before the next try (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# Content-Security-Policy (django-csp 4): our own files only; no inline script except the
+# NHS.UK page template's one line, which carries the per-request nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "https://assets.nhs.uk"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Optional sign-in with NHS Care Identity Service 2 (or any OpenID Connect provider), on
+# when OIDC_RP_CLIENT_ID is set. People are matched to existing accounts by e-mail address;
+# the provider never creates an account. A sign-in whose ID token says the provider used
+# multi-factor authentication (its `acr` is one of OIDC_MFA_ACR_VALUES) counts as the second
+# factor; any other still goes through the TOTP step.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile email")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="NHS Care Identity Service 2")
+OIDC_MFA_ACR_VALUES = env.list("OIDC_MFA_ACR_VALUES", default=["AAL3_ANY", "AAL2_OR_AAL3_ANY"])
+OIDC_CREATE_USER = False
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_CALLBACK_CLASS = "referrers.authentication.OidcCallbackView"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/sign-in/?oidc=failed"
+OIDC_TIMEOUT = 10
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("referrers.authentication.OidcBackend")
+
+# Uploads are scanned by ClamAV when CLAMD_SOCKET names clamd's Unix socket; a file that
+# fails the scan, or cannot be scanned, is refused (entitlements/uploads.py).
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30.0)
 
 # Lists are paginated everywhere; this is the default page size.
 PAGE_SIZE = 50
@@ -216,6 +354,11 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "entitlement",
+            # A hung Redis must not hold a request (rate limits, /health) for long.
+            "OPTIONS": {
+                "socket_connect_timeout": BROKER_TIMEOUT,
+                "socket_timeout": BROKER_TIMEOUT,
+            },
         }
     }
 else:

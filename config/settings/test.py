@@ -35,3 +35,14 @@ _xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _xdist:
     CELERY_TASK_DEFAULT_QUEUE = f"celery-{_xdist}"
     CACHES["default"]["KEY_PREFIX"] = f"{CACHES['default'].get('KEY_PREFIX', '')}-{_xdist}"  # noqa: F405
+
+# Multi-factor authentication stays required in tests, and every real sign-in in a test (the
+# browser tests) goes through the TOTP step. Only a session made by the test client's
+# `force_login` counts as having passed it: see referrers.authentication.mfa_satisfied.
+# tests/security/test_mfa.py turns this off to test the enforcement itself.
+MFA_REQUIRED = True
+MFA_TRUST_FORCE_LOGIN = True
+
+# Tests read each API lookup's record straight after the request, and test processes share
+# one Redis: the lookup queue is off here; tests/api/test_lookup_queue.py turns it on.
+REGISTER_LOOKUP_QUEUE = False
