@@ -135,3 +135,21 @@ def test_disabling_a_user_revokes_the_api_tokens_they_created(client, trust, org
     assert ApiClient.objects.get(pk=someone_elses.pk).revoked_at is None
     # Doing it again changes nothing.
     assert services.user_disable(user=org_admin, by=delegate) == {"sessions": 0, "api_clients": 0}
+
+
+def test_the_disable_user_command_ends_sessions_and_says_what_it_did(client, person):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    assert attempt(client, person.email, PASSWORD).status_code == 302
+    with pytest.raises(CommandError, match="No account"):
+        call_command("disable_user", email="nobody@example.nhs.uk", reason="Left")
+    assert person.__class__.objects.get(pk=person.pk).is_active
+    out = StringIO()
+    call_command("disable_user", email=person.email.upper(), reason="Left the trust", stdout=out)
+    assert "1 session(s) ended, 0 API token(s) revoked" in out.getvalue()
+    assert client.get(reverse("referrer_home")).status_code == 302
+    person.refresh_from_db()
+    assert not person.is_active
+    assert person.history.first().history_change_reason == "Left the trust"
