@@ -27,10 +27,6 @@ from .test_access_matrix import (
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
-# Pages whose templates still carry a style="" attribute, which style-src 'self' ignores
-# (the page works, that one style is lost). Each is a template to change, not a policy to
-# loosen: see docs/security.md.
-KNOWN_STYLE_ATTRIBUTES = {"ris_exports"}
 
 
 def policy(response) -> dict[str, list[str]]:
@@ -125,7 +121,7 @@ def test_every_page_sends_the_security_headers_and_no_inline_script(
         if re.search(r"<style\b", html) and name != "api_docs":
             problem("an inline <style> element")
         style = re.search(r".{0,60}\sstyle=\".{0,40}", html)
-        if style and name not in KNOWN_STYLE_ATTRIBUTES:
+        if style:
             problem(f"a style attribute: {style.group(0)}")
     assert seen > 80, seen
     assert not problems, "\n".join(problems)
