@@ -4,15 +4,6 @@ import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-# The browser fixtures, for test_sign_in_pages_e2e.py.
-from tests.e2e.conftest import (  # noqa: F401
-    axe,
-    browser,
-    page,
-    screenshots_dir,
-    seeded_demo,
-)
-
 
 @pytest.fixture
 def mfa_on(settings):

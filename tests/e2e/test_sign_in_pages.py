@@ -1,7 +1,6 @@
 """The second-factor and lockout pages in Chromium, with the Content-Security-Policy on: a
 demo delegate sets up an authenticator on first sign-in, then signs in again with a code; too
-many wrong passwords show the lockout page. Each page has one h1 and passes an axe scan.
-(The browser fixtures come from tests/e2e/conftest.py, through tests/security/conftest.py.)"""
+many wrong passwords show the lockout page. Each page has one h1 and passes an axe scan."""
 
 import base64
 
