@@ -144,3 +144,40 @@ def test_production_sends_secure_cookies_hsts_and_trusts_the_proxy_header():
         "SECURE_SSL_REDIRECT": True,
         "DEBUG": False,
     }
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit_or_parallel_workers():
+    """Short, indexed queries on a modest server: JIT compilation and parallel workers cost
+    more than they save (bench/analysis.md), so every connection turns them off."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL session settings; this run uses " + connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone() == ("0",)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "-c jit=off -c max_parallel_workers_per_gather=0"),
+        ("", None),
+        ("-c work_mem=8MB", "-c work_mem=8MB"),
+    ],
+)
+def test_database_session_options_can_be_changed_or_left_to_the_server(value, expected):
+    env = safe_environment()
+    if value is not None:
+        env["DATABASE_SESSION_OPTIONS"] = value
+    result = run_python(
+        SETUP
+        + "import json\nfrom django.conf import settings\n"
+        + "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {}).get('options')))\n",
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected

@@ -107,6 +107,25 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# PostgreSQL session settings for a service of short, indexed queries on a modest server: no
+# JIT compilation (it cost 0.1 to 0.4 s on queries that run in milliseconds) and no parallel
+# workers (a page's query waited for workers the other requests needed; the benchmark's
+# pages ran about 2 to 3 times faster without). bench/analysis.md shows the plans. Set
+# DATABASE_SESSION_OPTIONS to "" to keep the server's own settings (e.g. behind a pooler that
+# refuses startup options).
+DATABASE_SESSION_OPTIONS = env.str(
+    "DATABASE_SESSION_OPTIONS", default="-c jit=off -c max_parallel_workers_per_gather=0"
+)
+
+
+def with_session_options(database: dict) -> dict:
+    """`database` (a DATABASES entry) with DATABASE_SESSION_OPTIONS when it is PostgreSQL."""
+    if database.get("ENGINE") == "django.db.backends.postgresql" and DATABASE_SESSION_OPTIONS:
+        database.setdefault("OPTIONS", {}).setdefault("options", DATABASE_SESSION_OPTIONS)
+    return database
+
+
+with_session_options(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "referrers.User"

@@ -6,7 +6,7 @@ Every required value is read through `required()`, so the error names the variab
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, with_session_options
 
 
 def required(name: str, cast=str):
@@ -32,7 +32,7 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
         "The environment variable SECRET_KEY must be a random value of at least 50 characters."
     )
 ALLOWED_HOSTS = required("ALLOWED_HOSTS", lambda v: [h.strip() for h in v.split(",") if h.strip()])
-DATABASES = {"default": env.db_url_config(required("DATABASE_URL"))}
+DATABASES = {"default": with_session_options(env.db_url_config(required("DATABASE_URL")))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = required("REDIS_URL")
