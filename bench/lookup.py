@@ -5,8 +5,11 @@ bench settings: DEBUG off) and loads it with wrk on the same machine, 50 connect
 the bench-only trivial JSON view, then `GET /api/v1/entitlement-check` (a Bearer token,
 questions cycling through real referrers and examinations of the first employer, most of
 them in scope), then the lookup with one connection alone. wrk's Lua `done()` hook prints
-requests, p50 and p99. The queries of one lookup are counted in-process with
-`CaptureQueriesContext` (the largest count over a sample of questions). Prints one JSON line.
+requests, p50 and p99; around the two 50-connection runs the CPU used by the gunicorn
+processes, the database's PostgreSQL backends and Redis is read from /proc, to give the CPU
+one request cost (`cpu_ms_per_request`, steadier than requests a second on a shared machine).
+The queries of one lookup are counted in-process with `CaptureQueriesContext` (the largest
+count over a sample of questions). Prints one JSON line.
 """
 
 import argparse
@@ -135,9 +138,59 @@ def wrk(script: Path, url: str, *, connections: int, threads: int, seconds: int)
     return data
 
 
+def _process_cpu(pid) -> float:
+    """CPU seconds (user and system) a process has used so far; 0 if it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float] | None:
+    """CPU seconds used so far by the gunicorn master and workers, the PostgreSQL backends
+    of the benchmark's database and Redis (Linux /proc; None where it cannot be read). With
+    other work on the machine, the CPU a request costs is steadier than requests a second."""
+    try:
+        from django.db import connection
+
+        workers = subprocess.run(  # noqa: S603
+            ["/usr/bin/pgrep", "-P", str(server_pid)], capture_output=True, text=True
+        ).stdout.split()
+        redis = subprocess.run(  # noqa: S603
+            ["/usr/bin/pgrep", "redis-server"], capture_output=True, text=True
+        ).stdout.split()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            backends = [row[0] for row in cursor.fetchall()]
+    except Exception:
+        return None
+    return {
+        "gunicorn": sum(_process_cpu(pid) for pid in [server_pid, *workers]),
+        "postgres": sum(_process_cpu(pid) for pid in backends),
+        "redis": sum(_process_cpu(pid) for pid in redis),
+    }
+
+
+def cpu_per_request(start, end, requests: int) -> dict[str, float] | None:
+    """Milliseconds of CPU a request cost, by process, between two `cpu_seconds` samples."""
+    if not start or not end or not requests:
+        return None
+    return {name: round((end[name] - start[name]) / requests * 1000, 3) for name in start}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn workers for both views (default: the project's 2 x cores + 1)",
+    )
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
     import django
@@ -162,7 +215,7 @@ def main() -> None:
     lookup_lua.write_text(LUA % {"paths": ", ".join(json.dumps(p) for p in paths), "token": token})
     trivial_lua.write_text(LUA % {"paths": json.dumps("/bench/trivial"), "token": token})
     port = free_port()
-    workers = 2 * (os.cpu_count() or 1) + 1
+    workers = args.workers or 2 * (os.cpu_count() or 1) + 1
     env = {
         **os.environ,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -185,8 +238,13 @@ def main() -> None:
                 time.sleep(0.1)
         warm = max(2, args.duration // 5)
         wrk(lookup_lua, url, connections=CONNECTIONS, threads=2, seconds=warm)
+        before = cpu_seconds(server.pid)
         trivial = wrk(trivial_lua, url, connections=CONNECTIONS, threads=2, seconds=args.duration)
+        middle = cpu_seconds(server.pid)
         lookup = wrk(lookup_lua, url, connections=CONNECTIONS, threads=2, seconds=args.duration)
+        after = cpu_seconds(server.pid)
+        trivial["cpu_ms_per_request"] = cpu_per_request(before, middle, trivial["requests"])
+        lookup["cpu_ms_per_request"] = cpu_per_request(middle, after, lookup["requests"])
         single = wrk(lookup_lua, url, connections=1, threads=1, seconds=args.duration)
     finally:
         server.terminate()

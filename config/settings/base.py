@@ -275,6 +275,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # The entitlement-check API records each lookup through a Redis queue instead of an INSERT
 # per request (docs/performance.md). On by default when Redis is configured.
 REGISTER_LOOKUP_QUEUE = env.bool("REGISTER_LOOKUP_QUEUE", default=bool(REDIS_URL))
+# The entitlement check's one statement is prepared once per PostgreSQL connection (no
+# planning per lookup); off for a pooler in transaction mode, which cannot keep it.
+REGISTER_LOOKUP_PREPARED = env.bool("REGISTER_LOOKUP_PREPARED", default=True)
 
 # --- Security (docs/security.md) ------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

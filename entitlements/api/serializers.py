@@ -127,6 +127,75 @@ class EntitlementCheckQuery(serializers.Serializer):
         return value
 
 
+QUESTION_FIELDS = ("registration", "examination", "employer", "patient_age", "setting")
+SETTING_VALUES = frozenset(CareSetting.values)
+REGULATOR_VALUES = tuple(Regulator.values)
+
+
+def _plain_text(value, max_length: int) -> str | None:
+    """What DRF's CharField makes of `value` (stripped), or None where it would say more
+    than "fine": not text, blank, too long, or a NUL or surrogate character."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > max_length or "\x00" in value:
+        return None
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return None
+    return value
+
+
+def quick_validated(params) -> dict | None:
+    """`EntitlementCheckQuery(data=params).validated_data` for a plainly valid question
+    without an `as_of`, in a fraction of the serializer's time (it deep-copies its fields on
+    every request); None for anything else, which the serializer then decides (and words
+    the errors for). A test holds the two to the same result."""
+    if params.get("as_of") is not None:
+        return None
+    values = {}
+    for name in QUESTION_FIELDS:
+        value = params.get(name)
+        if value is None:
+            return None
+        values[name] = value
+    registration = _plain_text(values["registration"], 24)
+    examination = _plain_text(values["examination"], EXAMINATION_CODE_MAX)
+    employer = _plain_text(values["employer"], 6)
+    age = values["patient_age"]
+    setting = values["setting"]
+    if registration is None or examination is None or employer is None:
+        return None
+    regulator, colon, number = registration.partition(":")
+    regulator = regulator.strip()
+    match = next((r for r in REGULATOR_VALUES if r.lower() == regulator.lower()), None)
+    if not colon or match is None:
+        return None
+    try:
+        number = validate_registration(match, normalise_registration_number(number))
+    except DjangoValidationError:
+        return None
+    code = examination.upper()
+    if any(ch.isspace() for ch in code):
+        return None
+    employer = normalise_ods_code(employer)
+    if not (3 <= len(employer) <= 6 and employer.isalnum() and employer.isascii()):
+        return None
+    if not (isinstance(age, str) and age.isascii() and age.isdigit() and len(age) <= 3):
+        return None
+    age = int(age)
+    if age > OLDEST_PATIENT_AGE:
+        return None
+    if not isinstance(setting, str) or setting.strip().upper() not in SETTING_VALUES:
+        return None
+    return {
+        "registration": {"regulator": match, "registration_number": number},
+        "examination": code,
+        "employer": employer,
+        "patient_age": age,
+        "setting": setting.strip().upper(),
+    }
+
+
 def first_messages(errors: dict) -> dict[str, str]:
     """One message per parameter."""
     flat = {}

@@ -3,8 +3,10 @@ process shares one count).
 
 Each client may make `ApiClient.rate_limit_per_minute` requests in any minute, estimated
 with a sliding window: this minute's count plus the previous minute's, weighted by how much
-of it still falls within the last 60 seconds. One round trip to Redis a request (a pipeline of
-`INCR`, `EXPIRE` and `GET`; two cache calls with another cache);
+of it still falls within the last 60 seconds. With Redis the count costs no round trip of its
+own when the token's client was in the cache: the authentication's script counts it
+(token_cache.client_and_count) and leaves it on the request; otherwise one round trip (a
+pipeline of `INCR`, `EXPIRE` and `GET`; two cache calls with another cache);
 refused requests count too, so a client that keeps hammering stays refused. Past the limit
 the API answers 429 with `Retry-After`.
 
@@ -15,22 +17,39 @@ protects the service, and refusing every RIS lookup because Redis is down would 
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from ..models import ApiClient
+from .cache_client import redis_client
 
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+COUNT_SECONDS = 2 * WINDOW_SECONDS + 5  # the next minute weighs this one
+
+
+@dataclass(frozen=True)
+class RateCount:
+    """A request already counted (by the authentication's round trip, token_cache): when,
+    this window's count with it, and the previous window's."""
+
+    now: float
+    count: int
+    previous: int
+
+
+def rate_key(token_hash: str, window: int) -> str:
+    # The hash prefix (random per token) rather than the id, so counts never carry over to
+    # another client, even across databases sharing one Redis.
+    return f"api-rate:{token_hash[:32]}:{window}"
 
 
 def _key(client: ApiClient, window: int) -> str:
-    # The hash prefix (random per token) rather than the id, so counts never carry over to
-    # another client, even across databases sharing one Redis.
-    return f"api-rate:{client.token_hash[:32]}:{window}"
+    return rate_key(client.token_hash, window)
 
 
 def seconds_until_allowed(*, count: int, previous: int, elapsed: float, limit: int) -> float:
@@ -53,11 +72,14 @@ class ApiClientRateThrottle(BaseThrottle):
         client = request.auth
         if not isinstance(client, ApiClient):
             return True
-        now = time.time()
+        counted = getattr(request, "api_rate_count", None)
+        now = counted.now if counted is not None else time.time()
         window = int(now // WINDOW_SECONDS)
         cache = caches[self.cache_alias]
         try:
-            if isinstance(cache, RedisCache):
+            if counted is not None:  # counted with the token's round trip
+                count, previous = counted.count, counted.previous
+            elif isinstance(cache, RedisCache):
                 count, previous = self._counts_in_one_trip(
                     cache, _key(client, window), _key(client, window - 1)
                 )
@@ -82,9 +104,9 @@ class ApiClientRateThrottle(BaseThrottle):
         to Redis (a pipeline), under the same keys the cache API would use."""
         key = cache.make_and_validate_key(key)
         previous_key = cache.make_and_validate_key(previous_key)
-        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe = redis_client(cache).pipeline(transaction=False)
         pipe.incr(key)
-        pipe.expire(key, 2 * WINDOW_SECONDS + 5)
+        pipe.expire(key, COUNT_SECONDS)
         pipe.get(previous_key)
         count, _, previous = pipe.execute()
         return int(count), int(previous or 0)
@@ -96,7 +118,7 @@ class ApiClientRateThrottle(BaseThrottle):
         try:
             return cache.incr(key)
         except ValueError:  # the window's first request (or it expired meanwhile)
-            if cache.add(key, 1, timeout=2 * WINDOW_SECONDS + 5):
+            if cache.add(key, 1, timeout=COUNT_SECONDS):
                 return 1
             return cache.incr(key)
 

@@ -5,8 +5,9 @@ client's organisation: it asks only that organisation's register (which includes
 of other employers it entitled under shared-responsibility agreements), and says nothing
 about a referrer who is not on it. Every answered question is recorded (channel "api", the
 client; through the Redis lookup queue when it is on, see services.register); a refused one
-(400, 401, 403, 429) is not. Two database queries a lookup (docs/performance.md). A database
-failure answers 503 and never `entitled: true`.
+(400, 401, 403, 429) is not. One database statement a lookup on PostgreSQL (two queries
+elsewhere; docs/performance.md, bench/analysis.md). A database failure answers 503 and never
+`entitled: true`.
 """
 
 import dataclasses
@@ -28,6 +29,7 @@ from .serializers import (
     InvalidParametersAnswer,
     check_answer_data,
     first_messages,
+    quick_validated,
 )
 
 YES_EXAMPLE = {
@@ -125,17 +127,19 @@ class EntitlementCheckView(APIView):
     )
     def get(self, request):
         client = client_of(request)
-        query = EntitlementCheckQuery(data=request.query_params)
-        if not query.is_valid():
-            return Response(
-                {
-                    "entitled": False,
-                    "message": "Some parameters are missing or not valid",
-                    "errors": first_messages(query.errors),
-                },
-                status=400,
-            )
-        data = query.validated_data
+        data = quick_validated(request.query_params)
+        if data is None:  # not plainly valid: the serializer decides, and says why
+            query = EntitlementCheckQuery(data=request.query_params)
+            if not query.is_valid():
+                return Response(
+                    {
+                        "entitled": False,
+                        "message": "Some parameters are missing or not valid",
+                        "errors": first_messages(query.errors),
+                    },
+                    status=400,
+                )
+            data = query.validated_data
         organisation = client.organisation
         if data["employer"] != organisation.ods_code:
             raise PermissionDenied(

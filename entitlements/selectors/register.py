@@ -5,10 +5,11 @@ number), one examination code of the asking employer's catalogue, a patient age 
 setting, and says why in plain sentences. It fails closed: anything it cannot establish is a
 no, with the reason.
 
-Now (no `as_of`): two reads. The referrer (with the examination asked about, carried on the
-same row) and then every scope item of the referrer's referral entitlements at this employer,
-each row carrying its entitlement, who granted it, the procedure version, the current
-letter's code and who suspended what (correlated subqueries, no query per item).
+Now (no `as_of`): on PostgreSQL one prepared statement (register_now) reads the referrer,
+the examination asked about and every scope item of the referrer's referral entitlements at
+this employer, each row carrying its entitlement, who granted it, the procedure version, the
+current letter's code and who suspended what. Elsewhere (SQLite for `make run`) the ORM reads
+the same in two queries (`_read_now_orm`); a test holds the two to the same answers.
 
 As of a date: the state at the end of that day (Europe/London), rebuilt from
 django-simple-history: the referrer's registration, the entitlements and their scope items
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Exists,
@@ -61,8 +63,11 @@ from ..models import (
 )
 from ..models.entitlements import Entitlement
 from ..models.scope import CareSetting
+from . import register_now
 
 OLDEST_PATIENT_AGE = 130
+# Read once: a Choices class builds its `values` list afresh on every access.
+REGULATORS = tuple(Regulator.values)
 SETTING_LABELS = dict(CareSetting.choices)
 EXAMINATION_FIELDS = (
     "id",
@@ -288,6 +293,72 @@ def _held_now(profile: ReferrerProfile, organisation: Organisation, examination)
             )
         )
     return list(held.values())
+
+
+def _read_now_orm(
+    organisation: Organisation, regulator: str, number: str, code: str
+) -> tuple[ReferrerProfile | None, Examination | None, list[_Held]]:
+    """The referrer (with the examination on its row), then their entitlements: two
+    queries through the ORM (the examination alone when the referrer is unknown)."""
+    profile = (
+        ReferrerProfile.objects.select_related("user")
+        .annotate(
+            examination_data=_examination_json(organisation, code),
+            on_register=_on_register(organisation),
+        )
+        .filter(regulator=regulator, registration_number=number)
+        .first()
+    )
+    if profile is None:
+        return None, Examination.objects.filter(organisation=organisation, code=code).first(), []
+    examination = _examination_from(profile.examination_data)
+    return profile, examination, _held_now(profile, organisation, examination)
+
+
+def _read_now_sql(
+    organisation: Organisation, regulator: str, number: str, code: str
+) -> tuple[ReferrerProfile | None, Examination | None, list[_Held]]:
+    """The same as `_read_now_orm`, in one prepared statement (PostgreSQL; register_now)."""
+    read = register_now.read_now(
+        regulator=regulator, number=number, organisation=organisation, code=code
+    )
+    profile, examination = read.profile, read.examination
+    held: dict[int, _Held] = {}
+    ods_code = organisation.ods_code
+    for row in read.rows:
+        covers, letter_code, whole, part = register_now.extras_of(row)
+        entitlement_id = row[register_now.ENTITLEMENT_ID]
+        if entitlement_id not in held:
+            entitlement = register_now.entitlement_of(row, profile, organisation)
+            held[entitlement_id] = _Held(
+                entitlement=entitlement,
+                employment_ends_on=entitlement.employment.ends_on,
+                decided_by=entitlement.granted_by.full_name,
+                procedure_version=f"{ods_code} procedure v{entitlement.procedure_version.number}",
+                letter_code=letter_code,
+                suspension=_suspension(*whole[:2], ods_code, whole[2]),
+            )
+        this = held[entitlement_id]
+        this.items.append(
+            _Item(
+                item=register_now.item_of(row, this.entitlement, examination),
+                covers=covers,
+                suspension=_suspension(*part[:2], ods_code, part[2]),
+            )
+        )
+    return profile, examination, list(held.values())
+
+
+def _read_now(
+    organisation: Organisation, regulator: str, number: str, code: str
+) -> tuple[ReferrerProfile | None, Examination | None, list[_Held]]:
+    """What the now-path needs: the referrer (None if unknown, carrying `on_register`), the
+    examination (None if not in the catalogue) and the entitlements that can explain an
+    answer. One prepared statement on PostgreSQL, the ORM elsewhere (SQLite for `make run`);
+    a test holds the two to the same answers."""
+    if connection.vendor == "postgresql":
+        return _read_now_sql(organisation, regulator, number, code)
+    return _read_now_orm(organisation, regulator, number, code)
 
 
 # --- As of a date ------------------------------------------------------------------------------
@@ -588,7 +659,7 @@ def _yes_reasons(
 
 def _input_problems(regulator: str, number: str, code: str, age, setting: str) -> list[str]:
     problems = []
-    if regulator not in Regulator.values:
+    if regulator not in REGULATORS:
         problems.append(f"{regulator or 'The regulator'} is not a professional regulator we know.")
     if not number:
         problems.append("No registration number was given.")
@@ -619,7 +690,7 @@ def entitlement_check(
     checked_at = timezone.now()
     today = timezone.localdate(checked_at)
     regulator = (regulator or "").strip()
-    regulator = next((r for r in Regulator.values if r.lower() == regulator.lower()), regulator)
+    regulator = next((r for r in REGULATORS if r.lower() == regulator.lower()), regulator)
     number = normalise_registration_number(registration_number)
     code = (examination_code or "").strip().upper()
     setting = (setting or "").strip().upper()
@@ -654,23 +725,13 @@ def entitlement_check(
     registration = f"{regulator} registration number {number}"
 
     if as_of is None:
-        profile = (
-            ReferrerProfile.objects.select_related("user")
-            .annotate(
-                examination_data=_examination_json(organisation, code),
-                on_register=_on_register(organisation),
-            )
-            .filter(regulator=regulator, registration_number=number)
-            .first()
-        )
-        examination = _examination_from(profile.examination_data) if profile else None
+        profile, examination, held = _read_now(organisation, regulator, number, code)
     else:
         end = end_of_day(as_of)
         profile = _profile_as_of(regulator, number, end)
         examination = Examination.objects.filter(organisation=organisation, code=code).first()
     if profile is None:
         if as_of is None:
-            examination = Examination.objects.filter(organisation=organisation, code=code).first()
             known = "is known to this service"
         else:
             known = f"was known to this service on {_long_date(as_of)}"
@@ -692,11 +753,8 @@ def entitlement_check(
     if examination is None:
         reasons.append(f"{code} is not an examination in {organisation.name}'s catalogue.")
 
-    held = (
-        _held_now(profile, organisation, examination)
-        if as_of is None
-        else _held_as_of(profile, organisation, examination, end_of_day(as_of))
-    )
+    if as_of is not None:
+        held = _held_as_of(profile, organisation, examination, end_of_day(as_of))
     found = {"referrer": profile, "examination": examination}
     live = [
         h

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
@@ -275,3 +276,53 @@ def test_the_limit_slides_rather_than_resetting_on_the_minute(
         response = ask(client, token)
         assert response.status_code == 429
         assert int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.skipif(
+    not django_settings.REDIS_URL,
+    reason="the shared round trip is Redis's; with another cache (REDIS_URL unset) it is two",
+)
+def test_the_token_and_its_rate_count_are_one_round_trip_and_unknown_tokens_count_nothing(
+    client, trust, entitlement, make_client, monkeypatch
+):
+    from django.core.cache import caches
+
+    from entitlements.api.cache_client import redis_client
+
+    _, token = make_client(trust)
+    with time_machine.travel(datetime.datetime(2026, 3, 2, 12, 0, 10, tzinfo=datetime.UTC)):
+        ask(client, token)  # the client is cached, and its last use noted
+        redis = redis_client(caches["default"])
+        sent = []
+        original = redis.execute_command
+
+        def counting(*args, **kwargs):
+            sent.append(args[0])
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(redis, "execute_command", counting)
+        assert ask(client, token).status_code == 200
+        assert sent == ["EVALSHA"]  # the client and the count together; nothing else
+        counted = set(redis.keys("*api-rate*"))
+        assert ask(client, "ent_" + "x" * 40).status_code == 401
+        assert set(redis.keys("*api-rate*")) == counted
+
+
+@pytest.mark.skipif(
+    not django_settings.REDIS_URL, reason="Redis failing needs Redis (REDIS_URL unset)"
+)
+def test_with_redis_failing_the_database_knows_the_token_and_the_limit_lets_it_through(
+    client, trust, entitlement, make_client, monkeypatch
+):
+    from entitlements.api import throttling, token_cache
+
+    _, token = make_client(trust, rate_limit=1)
+    assert ask(client, token).status_code == 200  # cached, and counted
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(token_cache, "script", lambda *args: down)
+    monkeypatch.setattr(throttling, "redis_client", down)
+    for _ in range(3):  # over the limit of 1, but the limit cannot be counted: allowed
+        assert ask(client, token).json()["entitled"] is True
