@@ -85,7 +85,13 @@ class Entitlement(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organisation", "state"]),
+            # Carries id and referrer so an employer's live entitlements (the dashboard, the
+            # training queue and control candidates) are read from the index alone.
+            models.Index(
+                fields=["organisation", "state"],
+                include=["id", "referrer"],
+                name="entitlement_org_state_covering",
+            ),
             models.Index(fields=["referrer", "state"]),
             models.Index(fields=["state", "review_due_on"]),
         ]
