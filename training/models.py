@@ -151,6 +151,13 @@ class TrainingRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["referrer", "kind", "completed_on"]),
+            # The records that count (verified, not rejected) with the dates the training
+            # candidates compare: read from the index alone, per referrer.
+            models.Index(
+                fields=["referrer", "kind", "completed_on", "certificate_expires_on"],
+                condition=Q(verified_at__isnull=False, rejected_at__isnull=True),
+                name="training_record_counting",
+            ),
             models.Index(
                 fields=["recorded_at"],
                 condition=Q(verified_at__isnull=True, rejected_at__isnull=True),
