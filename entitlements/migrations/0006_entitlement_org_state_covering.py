@@ -5,20 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('entitlements', '0005_register_lookup_queue_key'),
-        ('referrers', '0005_outbox_message'),
+        ("entitlements", "0005_register_lookup_queue_key"),
+        ("referrers", "0005_outbox_message"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='entitlement',
-            name='entitlement_organis_4f9b40_idx',
+            model_name="entitlement",
+            name="entitlement_organis_4f9b40_idx",
         ),
         migrations.AddIndex(
-            model_name='entitlement',
-            index=models.Index(fields=['organisation', 'state'], include=('id', 'referrer'), name='entitlement_org_state_covering'),
+            model_name="entitlement",
+            index=models.Index(
+                fields=["organisation", "state"],
+                include=("id", "referrer"),
+                name="entitlement_org_state_covering",
+            ),
         ),
     ]

@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrers', '0005_outbox_message'),
-        ('training', '0001_training_records_and_controls'),
+        ("referrers", "0005_outbox_message"),
+        ("training", "0001_training_records_and_controls"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='trainingrecord',
-            index=models.Index(condition=models.Q(('rejected_at__isnull', True), ('verified_at__isnull', False)), fields=['referrer', 'kind', 'completed_on', 'certificate_expires_on'], name='training_record_counting'),
+            model_name="trainingrecord",
+            index=models.Index(
+                condition=models.Q(("rejected_at__isnull", True), ("verified_at__isnull", False)),
+                fields=["referrer", "kind", "completed_on", "certificate_expires_on"],
+                name="training_record_counting",
+            ),
         ),
     ]
