@@ -2,7 +2,8 @@
 
 Prints one JSON line: wall time, actions taken, and the process's peak resident memory
 (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, which includes Python and Django themselves,
-about 80 MB before the run starts; reported separately as `baseline_mb`).
+about 80 MB before the run starts; reported separately as `baseline_mb`), and the SQL
+statements the run sent (counted by a connection wrapper), in all and per action.
 """
 
 import argparse
@@ -26,10 +27,18 @@ def main() -> None:
 
     from training.controls.engine import run_controls
 
+    statements = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
     connection.ensure_connection()
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.monotonic()
-    result = run_controls(on=args.date)
+    with connection.execute_wrapper(count):
+        result = run_controls(on=args.date)
     seconds = time.monotonic() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rules: dict[str, int] = {}
@@ -44,6 +53,8 @@ def main() -> None:
                 "errors": len(result.errors),
                 "peak_mb": round(peak, 1),
                 "baseline_mb": round(baseline, 1),
+                "statements": statements,
+                "statements_per_action": round(statements / max(result.count, 1), 1),
                 "by_rule": rules,
             }
         )

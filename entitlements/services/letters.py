@@ -111,6 +111,7 @@ def letter_content(entitlement: Entitlement, event: EntitlementEvent) -> dict:
         Entitlement.objects.select_related(
             "referrer__user",
             "employment__department",
+            "employment__organisation",
             "organisation",
             "granted_by",
             "delegate_appointment",

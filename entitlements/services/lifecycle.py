@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from referrers.attribution import save_attributed
 from referrers.models import DelegateAppointment, User
@@ -320,25 +321,35 @@ def _move_items(
     idempotency_key: str | None,
 ) -> None:
     """Suspend or reinstate `items`: one event each (the first carries the idempotency key),
-    and one letter, issued with the last, stating the scope after all of them."""
+    and one letter, issued with the last, stating the scope after all of them. The items,
+    their history rows (attributed as one save each would be) and the events are each
+    written in one statement, however many items."""
+    _require_reason(reason)
     suspending = to_state == ScopeItemState.SUSPENDED
+    events = []
     for number, item in enumerate(items):
-        from_state = item.state
+        events.append(
+            EntitlementEvent(
+                entitlement=entitlement,
+                scope_item=item,
+                action=EventAction.ITEM_SUSPENDED if suspending else EventAction.ITEM_REINSTATED,
+                from_state=item.state,
+                to_state=to_state,
+                reason=reason.strip(),
+                idempotency_key=(idempotency_key or None) if number == 0 else None,
+                **actor_fields(by),
+            )
+        )
         item.state = to_state
         item.suspended_at = timezone.now() if suspending else None
         item.suspended_reason = reason.strip() if suspending else ""
-        _save(item, by=by, reason=reason)
-        _record(
-            entitlement,
-            action=EventAction.ITEM_SUSPENDED if suspending else EventAction.ITEM_REINSTATED,
-            by=by,
-            reason=reason,
-            from_state=from_state,
-            to_state=to_state,
-            scope_item=item,
-            idempotency_key=idempotency_key if number == 0 else None,
-            letter=number == len(items) - 1,
-        )
+        item._history_user = history_user(by)
+        item._change_reason = history_reason(by, reason)
+    bulk_update_with_history(
+        items, ScopeItem, ["state", "suspended_at", "suspended_reason"], batch_size=500
+    )
+    EntitlementEvent.objects.bulk_create(events, batch_size=500)
+    letter_issue(event=events[-1])
 
 
 def _suspend_or_reinstate(

@@ -21,12 +21,19 @@ For each organisation with a procedure version in force on the date, four walks:
 4. `feedback.threshold`: the referrers whose uncounted upheld inappropriate-referral reports
    in the window reach the threshold: flagged for review or suspended.
 
-Each action runs in its own transaction: lock the entitlement row, decide again on fresh
-data (a plan whose key is no longer due is skipped), insert the ledger row (`ControlAction`;
-its unique key makes a second worker's insert fail, and that worker skips), then make the
-change with the same key. A worker killed mid-run leaves every action either done whole or
-not at all; a rerun does the rest. A dry run is the same run inside one transaction that
-is rolled back at the end: it reports exactly what the run would do and changes nothing.
+An entitlement due something on the batch's data is settled in one transaction: its row is
+locked and its snapshot read again (the rules decide again on that fresh data, and again
+after each action, reading again only what an action can change; a plan whose key is no
+longer due is skipped); each action, in a savepoint, inserts the ledger row
+(`ControlAction`; its unique key makes a second worker's insert fail, and that worker
+skips), then makes the change with the same key. An action without an entitlement (a
+warning), an audit cycle's and a referrer's feedback action each have their own
+transaction. A worker killed mid-run leaves every action either done whole or not at all;
+a rerun does the rest. The outbox rows of an action (its letter, its notifications'
+e-mails) are written together at its end, in its transaction, and handed to a worker once
+per batch (`referrers.outbox`), not published one by one after each commit. A dry run is
+the same run inside one transaction that is rolled back at the end: it reports exactly
+what the run would do and changes nothing.
 """
 
 import datetime
@@ -40,10 +47,11 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from entitlements.models import Entitlement, ProcedureVersion
 from entitlements.services import Rule
 from referrers.models import Organisation, User
+from referrers.outbox import outbox_buffered, outbox_deferred, outbox_handover
 
 from ..models import ControlAction
 from ..selectors import controls as candidates
-from ..selectors.controls import batched_ids, load_snapshots
+from ..selectors.controls import batched_ids, load_snapshots, reload_snapshot
 from . import audits, rules
 from .rules import Plan
 
@@ -129,41 +137,49 @@ def _lock(entitlement_id: int) -> None:
     list(Entitlement.objects.select_for_update().filter(pk=entitlement_id).values_list("pk"))
 
 
-def _claim(ctx: Context, plan: Plan) -> bool:
-    """Write the ledger row first: False if another run already took this action."""
+class _Taken(Exception):
+    """Another run already took this action: its ledger row exists."""
+
+
+def _claim(ctx: Context, plan: Plan) -> None:
+    """Write the ledger row first; raises `_Taken` if another run already took this action
+    (the caller's transaction or savepoint is then rolled back, with nothing else done)."""
     try:
-        with transaction.atomic():
-            ControlAction.objects.create(
-                organisation=ctx.organisation,
-                run_date=ctx.on,
-                rule=plan.rule,
-                procedure_version=ctx.version,
-                action=plan.action,
-                entitlement=plan.entitlement,
-                referrer=plan.referrer,
-                training_kind=plan.training_kind,
-                detail=plan.detail,
-                idempotency_key=plan.key,
-            )
+        ControlAction.objects.create(
+            organisation=ctx.organisation,
+            run_date=ctx.on,
+            rule=plan.rule,
+            procedure_version=ctx.version,
+            action=plan.action,
+            entitlement=plan.entitlement,
+            referrer=plan.referrer,
+            training_kind=plan.training_kind,
+            detail=plan.detail,
+            idempotency_key=plan.key,
+        )
     except IntegrityError:
-        return False
-    return True
+        raise _Taken from None
 
 
-def execute(ctx: Context, plan: Plan, recheck=None) -> bool:
-    """Carry out one plan in its own transaction; True if it was done (or, in a dry run,
-    would be). An error is logged and reported, and the run goes on with the rest."""
+def _attempt(ctx: Context, plan: Plan, *, lock: bool, recheck=None) -> bool:
+    """Carry out one plan, whole or not at all: its own transaction, or a savepoint inside
+    the entitlement's. True if it was done (or, in a dry run, would be). An error is logged
+    and reported, and the run goes on with the rest."""
     try:
         with transaction.atomic():
-            if plan.entitlement is not None:
+            if lock and plan.entitlement is not None:
                 _lock(plan.entitlement.pk)
             if recheck is not None:
                 plan = next((p for p in recheck() if p.key == plan.key), None)
                 if plan is None:
                     return False
-            if not _claim(ctx, plan):
-                return False
-            plan.apply()
+            # Its letter's and notifications' outbox rows are written together, in the
+            # same transaction, when it is done.
+            with outbox_buffered():
+                _claim(ctx, plan)
+                plan.apply()
+    except _Taken:
+        return False
     except (OperationalError, InterfaceError):
         raise  # the database is unwell (or a deadlock): stop, and let the task be retried
     except Exception as error:  # one bad row must not stop every other action
@@ -174,28 +190,69 @@ def execute(ctx: Context, plan: Plan, recheck=None) -> bool:
     return True
 
 
-def _settle(ctx: Context, pk: int, plans: list[Plan], decide, follow_up: bool) -> bool:
-    """Carry out `plans` for one entitlement; with `follow_up`, decide again after each
-    action until nothing more is due. True if anything was done."""
+def execute(ctx: Context, plan: Plan, recheck=None) -> bool:
+    """Carry out one plan in its own transaction, inside its entitlement's row lock (if it
+    has one), decided again by `recheck` there; True if it was done."""
+    return _attempt(ctx, plan, lock=True, recheck=recheck)
 
-    def recheck() -> list[Plan]:
-        snapshot = load_snapshots([pk]).get(pk)
-        return decide(snapshot, ctx) if snapshot else []
 
-    attempted: set[str] = set()
-    done = False
-    for _ in range(FOLLOW_UP_ROUNDS):
-        acted = False
-        for plan in plans:
-            if plan.key in attempted:
-                continue
-            attempted.add(plan.key)
-            acted = execute(ctx, plan, recheck) or acted
-        done = done or acted
-        if not (acted and follow_up):
-            return done
-        plans = recheck()
-    return done
+class _Fresh:
+    """One entitlement's snapshot, read whole inside its row lock, and read again (what an
+    action can change) only when an action has changed it and something is still to be
+    decided."""
+
+    def __init__(self, pk: int):
+        self.pk = pk
+        self.stale = True
+        self._snapshot = None
+
+    def get(self):
+        if self.stale:
+            if self._snapshot is None:  # the first read takes the row lock
+                self._snapshot = load_snapshots([self.pk], lock=True).get(self.pk)
+            else:
+                self._snapshot = reload_snapshot(self._snapshot)
+            self.stale = False
+        return self._snapshot
+
+
+def _settle(ctx: Context, snapshot, rules_in_order) -> None:
+    """Every rule of `rules_in_order` for one entitlement, in one transaction under its row
+    lock. Decided first on the batch's data: an entitlement due nothing there costs
+    nothing more. Otherwise, inside the lock, each rule decides on fresh data (read once,
+    and again only after an action), each plan is decided again after an action before it
+    (a plan whose key is no longer due is skipped), and each runs in a savepoint, so a
+    failing action undoes only itself; a follow-up rule decides again after acting, until
+    nothing more is due. A worker killed in the middle leaves the entitlement's actions
+    all done or none."""
+    if not any(decide(snapshot, ctx) for decide, _ in rules_in_order):
+        return
+    pk = snapshot.entitlement.pk
+    with transaction.atomic():
+        fresh = _Fresh(pk)
+        attempted: set[str] = set()
+        for decide, follow_up in rules_in_order:
+            for _ in range(FOLLOW_UP_ROUNDS):
+                current = fresh.get()
+                if current is None:
+                    return
+                acted = False
+                for plan in [p for p in decide(current, ctx) if p.key not in attempted]:
+                    attempted.add(plan.key)
+                    if fresh.stale:  # an action before it changed the data: decide again
+                        current = fresh.get()
+                        plan = (
+                            next((p for p in decide(current, ctx) if p.key == plan.key), None)
+                            if current is not None
+                            else None
+                        )
+                        if plan is None:
+                            continue
+                    if _attempt(ctx, plan, lock=False):
+                        acted = True
+                        fresh.stale = True
+                if not (acted and follow_up):
+                    break
 
 
 # The rules that act on one entitlement at a time, in their order, and whether an action
@@ -224,12 +281,9 @@ def run_entitlements(ctx: Context) -> None:
     for ids in batched_ids(queryset, ctx.batch_size):
         snapshots = load_snapshots(ids)
         for pk in ids:
-            snapshot = snapshots.get(pk)
-            for decide, follow_up in ENTITLEMENT_RULES:
-                if snapshot is None:
-                    break
-                if _settle(ctx, pk, decide(snapshot, ctx), decide, follow_up):
-                    snapshot = load_snapshots([pk]).get(pk)
+            if pk in snapshots:
+                _settle(ctx, snapshots[pk], ENTITLEMENT_RULES)
+        outbox_handover()
 
 
 def run_training(ctx: Context) -> None:
@@ -244,12 +298,7 @@ def run_training(ctx: Context) -> None:
         ids = list(queryset.filter(referrer_id__in=referrer_ids).values_list("pk", flat=True))
         snapshots = load_snapshots(ids)
         for pk in sorted(snapshots):
-            snapshot = snapshots[pk]
-            for decide, follow_up in TRAINING_RULES:
-                if snapshot is None:
-                    break
-                if _settle(ctx, pk, decide(snapshot, ctx), decide, follow_up):
-                    snapshot = load_snapshots([pk]).get(pk)
+            _settle(ctx, snapshots[pk], TRAINING_RULES)
         by_referrer = defaultdict(list)
         for snapshot in snapshots.values():
             by_referrer[snapshot.entitlement.referrer_id].append(snapshot)
@@ -274,6 +323,7 @@ def run_training(ctx: Context) -> None:
         for plan in warnings:
             if plan.key not in sent:
                 execute(ctx, plan)
+        outbox_handover()
 
 
 def run_audits(ctx: Context) -> None:
@@ -296,6 +346,7 @@ def run_audits(ctx: Context) -> None:
 
             for plan in audits.decide_audit_overdue(cycle, taken, ctx):
                 execute(ctx, plan, recheck)
+        outbox_handover()
 
 
 def run_feedback(ctx: Context) -> None:
@@ -321,6 +372,7 @@ def run_feedback(ctx: Context) -> None:
                 reports[referrer_id], entitlements[referrer_id], ctx
             ):
                 execute(ctx, plan, recheck)
+        outbox_handover()
 
 
 def run_organisation(ctx: Context) -> None:
@@ -356,6 +408,13 @@ def run_controls(
 
 
 def _run(result, on, organisation, out, batch_size, *, dry_run=False) -> None:
+    # The e-mails and letters of each batch's actions are handed to a worker together once
+    # the batch is done, not published one by one after each commit.
+    with outbox_deferred():
+        _run_organisations(result, on, organisation, out, batch_size, dry_run=dry_run)
+
+
+def _run_organisations(result, on, organisation, out, batch_size, *, dry_run=False) -> None:
     for each, version in candidates.organisations_to_control(on, organisation):
         result.organisations.append(each.ods_code)
         ctx = Context(

@@ -13,8 +13,6 @@ beyond the lead time for everything it needs.
 """
 
 import datetime
-import functools
-import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,12 +28,15 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 
 from entitlements import selectors as entitlement_selectors
 from entitlements.models import (
     LIVE_STATES,
     Entitlement,
+    Examination,
+    ExaminationGroup,
     ProcedureStatus,
     ProcedureTrainingRule,
     ProcedureVersion,
@@ -135,37 +136,102 @@ def _live_at(organisation: Organisation) -> QuerySet[Entitlement]:
     return Entitlement.objects.filter(organisation=organisation, state__in=LIVE_STATES)
 
 
-def _needing(rule: ProcedureTrainingRule) -> Exists:
-    """Whether an entitlement has a scope item (in any state: a suspended item still needs
-    its training) that needs `rule`'s training, as `requirements.item_needs` decides it."""
-    items = ScopeItem.objects.filter(entitlement=OuterRef("pk"))
-    if rule.required_for != RequirementTrigger.ALL:
-        flag = rule.required_for  # ionising, contrast, mri: the examination's own flags
-        items = items.filter(
-            Q(**{f"examination__{flag}": True}) | Q(**{f"group__examinations__{flag}": True})
-        )
-    return Exists(items)
+def _needing(rule: ProcedureTrainingRule) -> str:
+    """SQL of whether a scope needs `rule`'s training, as `requirements.item_needs` decides
+    it, for the scope items `si` of one entitlement grouped together (in any state: a
+    suspended item still needs its training), their examinations `x` and their groups'
+    flags `g` (see `_candidates_sql`): 1 or 0."""
+    if rule.required_for == RequirementTrigger.ALL:
+        return "1"  # every scope (the entitlement has at least one item)
+    flag = Examination._meta.get_field(rule.required_for).column  # ionising, contrast, mri
+    return f"MAX(CASE WHEN x.{flag} OR g.{flag} = 1 THEN 1 ELSE 0 END)"
 
 
-def _clearly_valid(rule: ProcedureTrainingRule, on: datetime.date, beyond_days: int) -> Exists:
-    """Whether the entitlement's referrer has a verified record of `rule`'s kind that is
-    certainly still valid `beyond_days` after `on`."""
+def _clearly_valid(
+    organisation: Organisation,
+    rules: list[ProcedureTrainingRule],
+    on: datetime.date,
+    beyond_days: int,
+) -> tuple[str, list]:
+    """SQL of the training that the referrers of the organisation's live entitlements
+    have: one row per referrer with a verified record of a kind of `rules`, and a column
+    `v<n>` per rule that is 1 when one of their records of its kind is certainly still valid
+    `beyond_days` after `on`. One pass over those referrers' records (an `EXISTS` per rule
+    probed them again for each)."""
     threshold = on + datetime.timedelta(days=beyond_days)
-    earliest = (
-        threshold
-        - relativedelta(months=rule.validity_months)
-        + datetime.timedelta(days=MONTH_END_SLACK)
+    flags, params = [], []
+    for n, rule in enumerate(rules):
+        earliest = (
+            threshold
+            - relativedelta(months=rule.validity_months)
+            + datetime.timedelta(days=MONTH_END_SLACK)
+        )
+        flags.append(
+            f", MAX(CASE WHEN r.kind = %s AND r.completed_on >= %s THEN 1 ELSE 0 END) AS v{n}"
+        )
+        params += [rule.training_kind, earliest]
+    referrers, referrer_params = (
+        _live_at(organisation).values("referrer_id").query.sql_with_params()
     )
-    return Exists(
-        TrainingRecord.objects.filter(
-            referrer=OuterRef("referrer"),
-            kind=rule.training_kind,
-            verified_at__isnull=False,
-            rejected_at__isnull=True,
-            completed_on__lte=on,
-            completed_on__gte=earliest,
-        ).filter(Q(certificate_expires_on__isnull=True) | Q(certificate_expires_on__gt=threshold))
+    kinds = ", ".join(["%s"] * len(rules))
+    sql = (
+        f"SELECT r.referrer_id{''.join(flags)} FROM {TrainingRecord._meta.db_table} r "  # noqa: S608
+        f"WHERE r.referrer_id IN ({referrers}) AND r.kind IN ({kinds}) "
+        "AND r.verified_at IS NOT NULL AND r.rejected_at IS NULL AND r.completed_on <= %s "
+        "AND (r.certificate_expires_on IS NULL OR r.certificate_expires_on > %s) "
+        "GROUP BY r.referrer_id"
     )
+    return sql, [*params, *referrer_params, *(r.training_kind for r in rules), on, threshold]
+
+
+def _candidates_sql(
+    organisation: Organisation,
+    rules: list[ProcedureTrainingRule],
+    on: datetime.date,
+    beyond_days: int,
+) -> tuple[str, list]:
+    """SQL of the training candidates (see `training_candidates`): a row per candidate with
+    its `entitlement_id`, `referrer_id`, and a column `need<n>` per rule of `rules` that is
+    1 when its scope needs that rule's training (whether or not a record covers it).
+
+    In two steps, so its cost grows with the organisation's entitlements and their
+    referrers' records, and the scopes of the few that lack some training: first the live
+    entitlements whose referrer lacks a clearly valid record of some kind of `rules` (one
+    grouped pass over those referrers' records), then, for those only, what their scopes
+    need (one grouped pass over their scope items, each group's members read once). A
+    correlated `EXISTS` per rule and entitlement joined every scope to its groups' members
+    again for each rule: 0.5 s at 5,000 live entitlements."""
+    valid, valid_params = _clearly_valid(organisation, rules, on, beyond_days)
+    have = "".join(f", COALESCE(v.v{n}, 0) AS v{n}" for n in range(len(rules)))
+    lacking_any = " OR ".join(f"COALESCE(v.v{n}, 0) = 0" for n in range(len(rules)))
+    states = ", ".join(["%s"] * len(LIVE_STATES))
+    lacking = (
+        f"SELECT e.id AS entitlement_id, e.referrer_id{have} "  # noqa: S608
+        f"FROM {Entitlement._meta.db_table} e LEFT JOIN ({valid}) v "
+        "ON v.referrer_id = e.referrer_id "
+        f"WHERE e.organisation_id = %s AND e.state IN ({states}) AND ({lacking_any})"
+    )
+    examination = Examination._meta.db_table
+    members = ExaminationGroup.examinations.through._meta
+    member_of = members.get_field("examinationgroup").column
+    member = members.get_field("examination").column
+    flags = [RequirementTrigger.IONISING, RequirementTrigger.CONTRAST, RequirementTrigger.MRI]
+    columns = [Examination._meta.get_field(flag.value).column for flag in flags]
+    group_flags = "".join(f", MAX(CASE WHEN gx.{c} THEN 1 ELSE 0 END) AS {c}" for c in columns)
+    needs = "".join(f", {_needing(rule)} AS need{n}" for n, rule in enumerate(rules))
+    due = " OR ".join(f"({_needing(rule)} = 1 AND l.v{n} = 0)" for n, rule in enumerate(rules))
+    # Built from model metadata and the triggers' names only; every value is a parameter.
+    sql = (
+        f"SELECT l.entitlement_id, l.referrer_id{needs} FROM ({lacking}) l "  # noqa: S608
+        f"INNER JOIN {ScopeItem._meta.db_table} si ON si.entitlement_id = l.entitlement_id "
+        f"LEFT JOIN {examination} x ON x.id = si.examination_id "
+        f"LEFT JOIN (SELECT m.{member_of} AS group_id{group_flags} FROM {members.db_table} m "
+        f"INNER JOIN {examination} gx ON gx.id = m.{member} GROUP BY m.{member_of}) g "
+        "ON g.group_id = si.group_id "
+        "GROUP BY l.entitlement_id, l.referrer_id"
+        f"{''.join(f', l.v{n}' for n in range(len(rules)))} HAVING {due}"
+    )
+    return sql, [*valid_params, organisation.pk, *LIVE_STATES]
 
 
 def training_candidates(
@@ -177,14 +243,18 @@ def training_candidates(
 ) -> QuerySet[Entitlement]:
     """Live entitlements from `organisation` that need some training, under `version`, for
     which the referrer has no record clearly valid `beyond_days` after `on` (0: lapsed or
-    about to; the largest lead time: also due a warning)."""
-    conditions = [
-        Q(_needing(rule)) & ~Q(_clearly_valid(rule, on, beyond_days))
-        for rule in version.training_rules.all()
-    ]
-    if not conditions:
+    about to; the largest lead time: also due a warning).
+
+    One query (`_candidates_sql`): what the referrers' records cover, then what the scopes
+    of those lacking something need, each in one grouped pass; so it costs the
+    organisation's entitlements and their records, not those times the rules (a correlated
+    `EXISTS` per rule and entitlement took 0.5 s at 5,000 live entitlements)."""
+    rules = list(version.training_rules.all())
+    if not rules:
         return Entitlement.objects.none()
-    return _live_at(organisation).filter(functools.reduce(operator.or_, conditions))
+    sql, params = _candidates_sql(organisation, rules, on, beyond_days)
+    rows = RawSQL(f"SELECT c.entitlement_id FROM ({sql}) c", params)  # noqa: S608, S611
+    return _live_at(organisation).filter(pk__in=rows)
 
 
 def warning_candidates(
@@ -301,30 +371,32 @@ class Snapshot:
         return next((lapse for lapse in self.lapses if lapse.training_kind == kind), None)
 
 
-def load_snapshots(ids: Iterable[int]) -> dict[int, Snapshot]:
-    """The entitlements `ids`, each with its scope (examinations and groups' members), its
-    open and queued lapses, how many lapses of each kind it ever had, the referrer's counting
-    records, the registration and review actions on it, and its successor if a variation
-    superseded it. Nine queries for any number of ids."""
-    ids = list(ids)
-    entitlements = list(
-        Entitlement.objects.filter(pk__in=ids)
-        .select_related("referrer__user", "organisation", "clinical_supervisor")
-        .prefetch_related(scope_items_prefetch())
+def _entitlements_with_scope(ids: list[int], *, lock: bool = False) -> list[Entitlement]:
+    entitlements = Entitlement.objects.filter(pk__in=ids)
+    if lock:
+        entitlements = entitlements.select_for_update(of=("self",)).order_by("pk")
+    return list(
+        entitlements.select_related(
+            "referrer__user", "organisation", "clinical_supervisor"
+        ).prefetch_related(scope_items_prefetch())
     )
+
+
+def _lapses_of(ids: list[int]) -> tuple[dict[int, list], dict[int, dict[str, int]]]:
+    """Each entitlement's open and queued lapses, and how many of each kind it ever had, from
+    one read of all its lapses."""
     lapses: dict[int, list[TrainingLapse]] = defaultdict(list)
-    for lapse in TrainingLapse.objects.filter(
-        entitlement_id__in=ids, state__in=[s.value for s in OPEN_LAPSE_STATES]
-    ).order_by("id"):
-        lapses[lapse.entitlement_id].append(lapse)
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in (
-        TrainingLapse.objects.filter(entitlement_id__in=ids)
-        .values("entitlement_id", "training_kind")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        counts[row["entitlement_id"]][row["training_kind"]] = row["n"]
+    still_open = {s.value for s in OPEN_LAPSE_STATES}
+    for lapse in TrainingLapse.objects.filter(entitlement_id__in=ids).order_by("id"):
+        kinds = counts[lapse.entitlement_id]
+        kinds[lapse.training_kind] = kinds.get(lapse.training_kind, 0) + 1
+        if lapse.state in still_open:
+            lapses[lapse.entitlement_id].append(lapse)
+    return lapses, counts
+
+
+def _rule_actions_of(ids: list[int]) -> dict[int, list[RuleAction]]:
     actions: dict[int, list[RuleAction]] = defaultdict(list)
     for entitlement_id, rule, action, key, created_at in (
         ControlAction.objects.filter(entitlement_id__in=ids, rule__in=OTHER_RULES)
@@ -332,6 +404,19 @@ def load_snapshots(ids: Iterable[int]) -> dict[int, Snapshot]:
         .values_list("entitlement_id", "rule", "action", "idempotency_key", "created_at")
     ):
         actions[entitlement_id].append(RuleAction(rule, action, key, created_at))
+    return actions
+
+
+def load_snapshots(ids: Iterable[int], *, lock: bool = False) -> dict[int, Snapshot]:
+    """The entitlements `ids`, each with its scope (examinations and groups' members), its
+    open and queued lapses, how many lapses of each kind it ever had, the referrer's counting
+    records, the registration and review actions on it, and its successor if a variation
+    superseded it. Eight queries for any number of ids. With `lock` (inside a transaction),
+    the first of them locks the entitlements' rows, in order of id."""
+    ids = list(ids)
+    entitlements = _entitlements_with_scope(ids, lock=lock)
+    lapses, counts = _lapses_of(ids)
+    actions = _rule_actions_of(ids)
     successors = {
         successor.supersedes_id: successor
         for successor in Entitlement.objects.filter(supersedes_id__in=ids)
@@ -349,6 +434,28 @@ def load_snapshots(ids: Iterable[int]) -> dict[int, Snapshot]:
         )
         for entitlement in entitlements
     }
+
+
+def reload_snapshot(snapshot: Snapshot) -> Snapshot | None:
+    """`snapshot` read again after the control run changed its entitlement (inside its row
+    lock): the entitlement, its scope, its lapses and the ledger's actions on it. What a
+    control action never changes is kept: the referrer's records and registration, and the
+    successor. Five queries, against eight for a first read."""
+    pk = snapshot.entitlement.pk
+    entitlements = _entitlements_with_scope([pk])
+    if not entitlements:
+        return None
+    entitlement = entitlements[0]
+    lapses, counts = _lapses_of([pk])
+    return Snapshot(
+        entitlement=entitlement,
+        items=list(entitlement.scope_items.all()),
+        lapses=lapses[pk],
+        lapse_counts=counts[pk],
+        records=snapshot.records,
+        rule_actions=_rule_actions_of([pk])[pk],
+        successor=snapshot.successor,
+    )
 
 
 def control_actions_at(organisation: Organisation, run_date: datetime.date | None = None):
