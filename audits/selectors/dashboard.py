@@ -11,8 +11,10 @@ import statistics
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from entitlements import selectors as entitlement_selectors
 from entitlements.modalities import Modality
@@ -22,13 +24,15 @@ from entitlements.models import (
     DecisionOutcome,
     Entitlement,
     EntitlementKind,
+    Examination,
+    ExaminationGroup,
     ScopeItem,
 )
 from referrers import selectors as people
 from referrers.models import LevelOfPractice, Organisation
 from referrers.regulators import Profession
 from training import selectors as training_selectors
-from training.requirements import Status, requirements_for
+from training.requirements import Status
 
 from ..models import AuditCycle, AuditOutcome, CycleStatus, InappropriateReferral, ReportStatus
 
@@ -74,40 +78,51 @@ def _live(organisation: Organisation):
 
 def _by_modality(organisation: Organisation) -> list[Bar]:
     """Live entitlements with at least one scope item of each modality (directly or through
-    a group): one query."""
-
-    def has(modality: str) -> Exists:
-        return Exists(
-            ScopeItem.objects.filter(entitlement=OuterRef("pk")).filter(
-                Q(examination__modality=modality) | Q(group__examinations__modality=modality)
-            )
-        )
-
-    counts = _live(organisation).aggregate(
-        **{m.value: Count("pk", filter=Q(has(m.value))) for m in Modality}
+    a group): one query, one grouped pass over the live entitlements' scope items, each
+    group's modalities read once (an `EXISTS` per modality read every entitlement's scope
+    once per modality: 2.8 s at 5,000 live entitlements)."""
+    examination = Examination._meta.db_table
+    members = ExaminationGroup.examinations.through._meta
+    member_of = members.get_field("examinationgroup").column
+    member = members.get_field("examination").column
+    states = ", ".join(["%s"] * len(LIVE_STATES))
+    # A scope item names an examination or a group, never both: its modalities are the
+    # examination's, or the group's members'. Built from model metadata; values are parameters.
+    sql = (
+        "SELECT p.modality, COUNT(*) FROM (SELECT DISTINCT si.entitlement_id, "  # noqa: S608
+        "COALESCE(x.modality, gm.modality) AS modality "
+        f"FROM {ScopeItem._meta.db_table} si "
+        f"INNER JOIN {Entitlement._meta.db_table} e ON e.id = si.entitlement_id "
+        f"LEFT JOIN {examination} x ON x.id = si.examination_id "
+        f"LEFT JOIN (SELECT DISTINCT m.{member_of} AS group_id, gx.modality "
+        f"FROM {members.db_table} m INNER JOIN {examination} gx ON gx.id = m.{member}) gm "
+        "ON gm.group_id = si.group_id "
+        f"WHERE e.organisation_id = %s AND e.state IN ({states})) p "
+        "WHERE p.modality IS NOT NULL GROUP BY p.modality"
     )
-    return [Bar(m.label, counts[m.value]) for m in Modality if counts[m.value]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organisation.pk, *LIVE_STATES])
+        counts = dict(cursor.fetchall())
+    return [Bar(m.label, counts[m.value]) for m in Modality if counts.get(m.value)]
 
 
 def _training(organisation: Organisation, on: datetime.date) -> list[Bar]:
     """Required training of live entitlements: lapsed or missing now, and expiring within
     30, 60 and 90 days (each bucket on its own: 30 is within 60 too). One entitlement counts
-    once per training kind."""
+    once per training kind. Two queries: the control run's candidates with what their
+    scopes need, and their referrers' records."""
     version = entitlement_selectors.procedure_version_in_force(organisation, on=on)
     buckets = {"lapsed": 0, **dict.fromkeys(EXPIRY_BUCKETS, 0)}
     if version is not None:
-        candidates = list(
-            training_selectors.training_candidates(
-                organisation, version, on, beyond_days=max(EXPIRY_BUCKETS)
-            ).prefetch_related(training_selectors.scope_items_prefetch())
+        needs = training_selectors.candidate_needs_at(
+            organisation, version, on, beyond_days=max(EXPIRY_BUCKETS)
         )
-        records = training_selectors.records_of_referrers(
-            {e.referrer_id for e in candidates}, counting_only=True
+        records = training_selectors.counting_records_of(
+            {referrer_id for referrer_id, _ in needs.values()}
         )
-        for entitlement in candidates:
-            items = list(entitlement.scope_items.all())
-            for requirement in requirements_for(
-                items, version, records[entitlement.referrer_id], on
+        for referrer_id, rules in needs.values():
+            for requirement in training_selectors.requirements_needed(
+                rules, version, records[referrer_id], on
             ):
                 if requirement.status in (Status.LAPSED, Status.MISSING):
                     buckets["lapsed"] += 1
@@ -125,12 +140,22 @@ def _training(organisation: Organisation, on: datetime.date) -> list[Bar]:
 def _decisions(organisation: Organisation, on: datetime.date) -> tuple[float | None, int]:
     """The median days from submission to decision over the last 12 months."""
     since = on - relativedelta(months=12)
-    rows = Decision.objects.filter(
-        application__organisation=organisation,
-        outcome__in=[DecisionOutcome.GRANTED, DecisionOutcome.DECLINED],
-        created_at__date__gt=since,
-        application__submitted_at__isnull=False,
-    ).values_list("created_at", "application__submitted_at")
+    # From the first moment of the day after `since`, local time: the same rows as
+    # `created_at__date__gt=since`, but a range the index and planner can use rather than a
+    # time-zone conversion of every decision's timestamp.
+    start = timezone.make_aware(
+        datetime.datetime.combine(since + datetime.timedelta(days=1), datetime.time.min)
+    )
+    rows = (
+        Decision.objects.filter(
+            application__organisation=organisation,
+            outcome__in=[DecisionOutcome.GRANTED, DecisionOutcome.DECLINED],
+            created_at__gte=start,
+            application__submitted_at__isnull=False,
+        )
+        .order_by()
+        .values_list("created_at", "application__submitted_at")
+    )
     days = [(decided - submitted).total_seconds() / 86400 for decided, submitted in rows]
     if not days:
         return None, 0

@@ -15,14 +15,18 @@ from .controls import (
 )
 from .queue import (
     TrainingProblem,
+    candidate_needs_at,
+    counting_records_of,
     lapse_at,
     lapses_at,
     registrations_lapsed_at,
+    requirements_needed,
     reviews_overdue_at,
     training_candidates_at,
     training_imports_at,
     training_problems_at,
     unverified_records_at,
+    with_entitlements,
 )
 from .records import (
     EntitlementTraining,

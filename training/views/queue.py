@@ -92,6 +92,7 @@ class TrainingQueueView(TrainingDelegateMixin, TemplateView):
             totals[problem.group] = totals.get(problem.group, 0) + 1
             status_counts[problem.requirement.status] += 1
         training, training_links = section_page(request, problems, "training", "training")
+        selectors.with_entitlements(training.object_list)
         open_lapses, open_links = section_page(
             request, selectors.lapses_at(organisation, LapseState.OPEN), "suspended", "suspended"
         )
