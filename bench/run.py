@@ -212,6 +212,10 @@ def run(args) -> dict:
         "seconds_each": lookup["seconds"],
         "lookups_flushed": lookup["flushed"],
         "flush_seconds": lookup["flush_seconds"],
+        # CPU milliseconds a request used in gunicorn, PostgreSQL and Redis (steadier than
+        # requests a second on a shared machine); absent where /proc cannot be read.
+        "cpu_ms_per_request": lookup["lookup"].get("cpu_ms_per_request"),
+        "trivial_cpu_ms_per_request": lookup["trivial"].get("cpu_ms_per_request"),
     }
 
     say("Pages, one client...")
@@ -266,6 +270,7 @@ def measure_controls(on: str, database: str, say) -> dict:
         "baseline_mb": first["baseline_mb"],
         "actions": first["actions"],
         "errors": first["errors"],
+        "statements_per_action": first.get("statements_per_action"),
         "by_rule": first["by_rule"],
         "rerun_actions": second["actions"],
         "rerun_seconds": second["seconds"],
