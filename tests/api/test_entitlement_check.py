@@ -319,7 +319,7 @@ def _queue_on(settings) -> bool:
 
 
 @pytest.mark.parametrize("rows", [10, 1000])
-def test_a_check_costs_two_queries_whatever_the_size_of_the_register(
+def test_a_check_costs_one_statement_on_postgresql_whatever_the_size_of_the_register(
     client, trust, entitlement, make_client, settings, rows
 ):
     """The referrer (with the examination and whether they are on this register) and the
