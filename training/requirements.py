@@ -157,23 +157,38 @@ def requirements_for(
     prefetched), each with its best verified record on `on` and a status. Suspended items
     still need their training: renewing it is what reinstates them."""
     records = list(records)
-    warn_days = max(version.warning_lead_days or [0])
+    warn_days = warning_days(version)
     result = []
     for rule in version.training_rules.all():
         needing = [item for item in items if item_needs(item, rule)]
-        if not needing:
-            continue
-        record, expiry = best_record(records, rule.training_kind, rule.validity_months, on)
-        result.append(
-            Requirement(
-                rule=rule,
-                scope_items=needing,
-                record=record,
-                expires_on=expiry,
-                status=status_of(expiry, on, warn_days),
-            )
-        )
+        if needing:
+            result.append(requirement_of(rule, records, on, warn_days, scope_items=needing))
     return result
+
+
+def warning_days(version: ProcedureVersion) -> int:
+    """The longest lead time `version` warns at: what counts as "expiring"."""
+    return max(version.warning_lead_days or [0])
+
+
+def requirement_of(
+    rule: ProcedureTrainingRule,
+    records: list[TrainingRecord],
+    on: datetime.date,
+    warn_days: int,
+    *,
+    scope_items: list | None = None,
+) -> Requirement:
+    """The requirement of `rule` on `on`: its best verified record among `records`, and a
+    status."""
+    record, expiry = best_record(records, rule.training_kind, rule.validity_months, on)
+    return Requirement(
+        rule=rule,
+        scope_items=scope_items or [],
+        record=record,
+        expires_on=expiry,
+        status=status_of(expiry, on, warn_days),
+    )
 
 
 def cpd_for(

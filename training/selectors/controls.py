@@ -47,6 +47,7 @@ from referrers import selectors as people
 from referrers.models import Organisation, User
 
 from ..models import OPEN_LAPSE_STATES, ControlAction, LapseState, TrainingLapse, TrainingRecord
+from ..requirements import warning_days
 from .records import records_of_referrers, scope_items_prefetch
 
 # Ledger rules whose actions on an entitlement the training renewal takes into account.
@@ -261,9 +262,7 @@ def warning_candidates(
     organisation: Organisation, version: ProcedureVersion, on: datetime.date
 ) -> QuerySet[Entitlement]:
     """Training candidates lapsed or within the longest warning lead time of expiring."""
-    return training_candidates(
-        organisation, version, on, beyond_days=max(version.warning_lead_days or [0])
-    )
+    return training_candidates(organisation, version, on, beyond_days=warning_days(version))
 
 
 def awaiting_renewal() -> Q:

@@ -30,7 +30,7 @@ from entitlements.models import (
 from referrers.models import Employment, Organisation, ReferrerProfile
 
 from ..models import TrainingImport, TrainingLapse, TrainingRecord
-from ..requirements import Requirement, Status, best_record, status_of
+from ..requirements import Requirement, Status, requirement_of, warning_days
 from .controls import _candidates_sql, warning_candidates
 from .records import (
     ID_BATCH,
@@ -102,16 +102,8 @@ def requirements_needed(
 ) -> list[Requirement]:
     """`requirements.requirements_for` for a scope known to need `rules` (in the version's
     order), without its scope items: each with its best verified record and a status."""
-    warn_days = max(version.warning_lead_days or [0])
-    result = []
-    for rule in rules:
-        record, expiry = best_record(records, rule.training_kind, rule.validity_months, on)
-        result.append(
-            Requirement(
-                rule=rule, record=record, expires_on=expiry, status=status_of(expiry, on, warn_days)
-            )
-        )
-    return result
+    warn_days = warning_days(version)
+    return [requirement_of(rule, records, on, warn_days) for rule in rules]
 
 
 @dataclass
@@ -190,9 +182,7 @@ def training_problems_at(
     version = version or entitlement_selectors.procedure_version_in_force(organisation, on=on)
     if version is None:
         return []
-    needs = candidate_needs_at(
-        organisation, version, on, beyond_days=max(version.warning_lead_days or [0])
-    )
+    needs = candidate_needs_at(organisation, version, on, beyond_days=warning_days(version))
     rows = list(Entitlement.objects.filter(pk__in=list(needs)).values_list(*PROBLEM_COLUMNS))
     records = counting_records_of({row[1] for row in rows})
     problems = []
